@@ -332,3 +332,321 @@ fn kind(value: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::super::{FieldPath, Filter, FilterError, Op, Scalar, ValueSet};
+
+    fn err(filter: Value) -> FilterError {
+        match Filter::parse(&filter) {
+            Ok(parsed) => panic!("{filter} should be rejected, parsed to {parsed:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn ok(filter: Value) -> Filter {
+        match Filter::parse(&filter) {
+            Ok(parsed) => parsed,
+            Err(e) => panic!("{filter} should parse: {e}"),
+        }
+    }
+
+    /// `depth` nested filter objects: `{"$not": {"$not": ... {"a": 1}}}`.
+    fn nested_nots(depth: usize) -> Value {
+        (1..depth).fold(json!({"a": 1}), |inner, _| json!({ "$not": inner }))
+    }
+
+    #[test]
+    fn empty_filter_is_match_all() {
+        assert!(ok(json!({})).is_match_all());
+        assert_eq!(ok(json!({})), Filter::match_all());
+        assert_eq!(Filter::default(), Filter::match_all());
+        assert!(!ok(json!({"a": 1})).is_match_all());
+    }
+
+    #[test]
+    fn and_of_empty_filters_is_match_all() {
+        assert!(ok(json!({"$and": [{}, {}]})).is_match_all());
+        assert!(ok(json!({"$or": [{"a": 1}, {}]})).is_match_all());
+    }
+
+    #[test]
+    fn dotted_paths_are_split_at_parse_time() {
+        let expected = Filter::Field {
+            path: FieldPath::parse("a.b").expect("valid path"),
+            op: Op::Eq(Scalar::Number(1.0)),
+        };
+        assert_eq!(ok(json!({"a.b": 1})), expected);
+        let path = FieldPath::parse("a.b").expect("valid path");
+        assert_eq!(path.segments().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(path.to_string(), "a.b");
+    }
+
+    #[test]
+    fn in_lists_compare_as_sets() {
+        assert_eq!(
+            ok(json!({"a": {"$in": [1, 2, 2, "x"]}})),
+            ok(json!({"a": {"$in": ["x", 2.0, 1]}}))
+        );
+        let many: Vec<i64> = (0..100).collect();
+        let mut reversed = many.clone();
+        reversed.reverse();
+        assert_eq!(
+            ok(json!({"a": {"$in": many}})),
+            ok(json!({"a": {"$in": reversed}}))
+        );
+        let set = ValueSet::new([Scalar::Number(1.0), Scalar::Number(1.0)]);
+        assert_eq!(set.len(), 1);
+        assert_ne!(ok(json!({"a": {"$in": [1]}})), ok(json!({"a": {"$in": [2]}})));
+    }
+
+    #[test]
+    fn non_object_filter_is_rejected() {
+        for filter in [json!(null), json!(1), json!("a"), json!([{"a": 1}])] {
+            assert!(matches!(err(filter), FilterError::NotAnObject { .. }));
+        }
+    }
+
+    #[test]
+    fn unknown_operator_is_named_in_the_error() {
+        let e = err(json!({"price": {"$regex": "a.*"}}));
+        assert!(
+            matches!(&e, FilterError::UnknownOperator { operator, at } if operator == "$regex" && at == "filter.price.$regex")
+        );
+        assert!(e.to_string().contains("$regex"));
+        assert!(matches!(
+            err(json!({"$nor": [{"a": 1}]})),
+            FilterError::UnknownOperator { .. }
+        ));
+    }
+
+    #[test]
+    fn field_operator_at_top_level_is_misplaced() {
+        assert!(matches!(
+            err(json!({"$eq": 1})),
+            FilterError::MisplacedOperator { operator: "$eq", .. }
+        ));
+    }
+
+    #[test]
+    fn logical_operator_inside_field_condition_is_misplaced() {
+        assert!(matches!(
+            err(json!({"a": {"$or": [{"$eq": 1}]}})),
+            FilterError::MisplacedOperator { operator: "$or", .. }
+        ));
+    }
+
+    #[test]
+    fn and_and_or_require_an_array() {
+        for op in ["$and", "$or"] {
+            assert!(matches!(
+                err(json!({ op: {"a": 1} })),
+                FilterError::ExpectedArray { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn and_and_or_require_a_non_empty_array() {
+        for op in ["$and", "$or"] {
+            assert!(matches!(
+                err(json!({ op: [] })),
+                FilterError::EmptyArray { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn and_and_or_elements_must_be_objects() {
+        let e = err(json!({"$and": [{"a": 1}, 2]}));
+        assert!(matches!(&e, FilterError::NotAnObject { at, .. } if at == "filter.$and[1]"));
+        assert!(matches!(
+            err(json!({"$or": [[{"a": 1}]]})),
+            FilterError::NotAnObject { .. }
+        ));
+    }
+
+    #[test]
+    fn not_requires_an_object() {
+        assert!(matches!(
+            err(json!({"$not": [{"a": 1}]})),
+            FilterError::NotAnObject { .. }
+        ));
+        assert!(matches!(
+            err(json!({"a": {"$not": 1}})),
+            FilterError::NotAnObject { .. }
+        ));
+    }
+
+    #[test]
+    fn in_and_nin_require_an_array() {
+        for op in ["$in", "$nin"] {
+            assert!(matches!(
+                err(json!({"a": { op: 1 }})),
+                FilterError::ExpectedArray { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn in_and_nin_values_must_be_scalars() {
+        for op in ["$in", "$nin"] {
+            for bad in [json!(null), json!({"b": 1}), json!([1])] {
+                let e = err(json!({"a": { op: [1, bad] }}));
+                assert!(
+                    matches!(&e, FilterError::ExpectedScalar { at, .. } if at.ends_with("[1]")),
+                    "{e:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn in_accepts_at_most_1024_values() {
+        let max: Vec<usize> = (0..1024).collect();
+        ok(json!({"a": {"$in": max}}));
+        let over: Vec<usize> = (0..1025).collect();
+        assert!(matches!(
+            err(json!({"a": {"$nin": over}})),
+            FilterError::TooManyValues {
+                len: 1025,
+                max: 1024,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn exists_requires_a_bool() {
+        for bad in [json!(1), json!("true"), json!(null)] {
+            assert!(matches!(
+                err(json!({"a": {"$exists": bad}})),
+                FilterError::ExpectedBool { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn range_operators_require_a_number_or_string() {
+        for op in ["$gt", "$gte", "$lt", "$lte"] {
+            for bad in [json!(true), json!(null), json!([1]), json!({"b": 1})] {
+                assert!(matches!(
+                    err(json!({"a": { op: bad }})),
+                    FilterError::InvalidRangeOperand { .. }
+                ));
+            }
+            ok(json!({"a": { op: 1.5 }}));
+            ok(json!({"a": { op: "m" }}));
+        }
+    }
+
+    #[test]
+    fn equality_operand_must_be_a_scalar() {
+        for filter in [
+            json!({"a": null}),
+            json!({"a": {"$eq": null}}),
+            json!({"a": {"$ne": {"b": 1}}}),
+        ] {
+            assert!(matches!(err(filter), FilterError::ExpectedScalar { .. }));
+        }
+    }
+
+    #[test]
+    fn array_as_equality_value_is_rejected() {
+        for filter in [
+            json!({"a": [1, 2]}),
+            json!({"a": {"$eq": [1]}}),
+            json!({"a": {"$ne": []}}),
+        ] {
+            assert!(matches!(err(filter), FilterError::ArrayValue { .. }));
+        }
+    }
+
+    #[test]
+    fn object_without_operators_is_rejected() {
+        let e = err(json!({"a": {"b": 1}}));
+        assert!(matches!(&e, FilterError::ExpectedOperator { key, .. } if key == "b"));
+        assert!(e.to_string().contains("a.b"), "{e}");
+        assert!(matches!(
+            err(json!({"a": {"$gt": 1, "b": 2}})),
+            FilterError::ExpectedOperator { .. }
+        ));
+    }
+
+    #[test]
+    fn empty_condition_object_is_rejected() {
+        assert!(matches!(
+            err(json!({"a": {}})),
+            FilterError::EmptyCondition { .. }
+        ));
+        assert!(matches!(
+            err(json!({"a": {"$not": {}}})),
+            FilterError::EmptyCondition { .. }
+        ));
+    }
+
+    #[test]
+    fn empty_field_name_is_rejected() {
+        for name in ["", "a..b", ".a", "a."] {
+            assert!(matches!(
+                err(json!({ name: 1 })),
+                FilterError::EmptyFieldName { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn nesting_of_32_levels_is_accepted() {
+        ok(nested_nots(32));
+    }
+
+    #[test]
+    fn nesting_deeper_than_32_levels_is_rejected() {
+        assert!(matches!(
+            err(nested_nots(33)),
+            FilterError::TooDeep { max: 32, .. }
+        ));
+        // The limit is checked before descending, whatever the input depth.
+        assert!(matches!(
+            err(nested_nots(1_000)),
+            FilterError::TooDeep { .. }
+        ));
+        let mut field_level = json!({"$eq": 1});
+        for _ in 0..40 {
+            field_level = json!({ "$not": field_level });
+        }
+        assert!(matches!(
+            err(json!({ "a": field_level })),
+            FilterError::TooDeep { .. }
+        ));
+    }
+
+    #[test]
+    fn more_than_10000_nodes_is_rejected() {
+        let clauses: Vec<Value> = (0..10_001).map(|i| json!({ "a": i })).collect();
+        assert!(matches!(
+            err(json!({ "$or": clauses })),
+            FilterError::TooManyNodes { max: 10_000 }
+        ));
+        let sets: Vec<Value> = (0..10)
+            .map(|_| json!({"a": {"$in": (0..1024).collect::<Vec<_>>()}}))
+            .collect();
+        assert!(matches!(
+            err(json!({ "$and": sets })),
+            FilterError::TooManyNodes { .. }
+        ));
+    }
+
+    #[test]
+    fn error_messages_say_where() {
+        let e = err(json!({"$and": [{"a": 1}, {"price": {"$gte": true}}]}));
+        let message = e.to_string();
+        assert!(
+            message.starts_with("filter.$and[1].price.$gte:"),
+            "{message}"
+        );
+        assert!(message.contains("number or a string"), "{message}");
+    }
+}
