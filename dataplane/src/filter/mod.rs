@@ -237,11 +237,6 @@ impl FieldPath {
         }
         Some(FieldPath { segments })
     }
-
-    /// The path's segments, outermost first.
-    pub fn segments(&self) -> impl Iterator<Item = &str> {
-        self.segments.iter().map(|s| &**s)
-    }
 }
 
 impl fmt::Display for FieldPath {
@@ -290,19 +285,15 @@ impl ValueSet {
     }
 
     /// Number of distinct values.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         match &self.repr {
             SetRepr::Small(values) => values.len(),
             SetRepr::Large(hashed) => hashed.len(),
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The distinct values, in no particular order.
-    pub fn values(&self) -> Vec<Scalar> {
+    fn values(&self) -> Vec<Scalar> {
         match &self.repr {
             SetRepr::Small(values) => values.clone(),
             SetRepr::Large(hashed) => hashed.to_vec(),

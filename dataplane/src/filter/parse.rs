@@ -70,13 +70,11 @@ impl Parser {
         at: &str,
         depth: usize,
     ) -> Result<Vec<Filter>, FilterError> {
-        let items = value
-            .as_array()
-            .ok_or_else(|| FilterError::ExpectedArray {
-                at: at.to_owned(),
-                operator,
-                found: kind(value),
-            })?;
+        let items = value.as_array().ok_or_else(|| FilterError::ExpectedArray {
+            at: at.to_owned(),
+            operator,
+            found: kind(value),
+        })?;
         if items.is_empty() {
             return Err(FilterError::EmptyArray {
                 at: at.to_owned(),
@@ -101,9 +99,8 @@ impl Parser {
         at: &str,
         depth: usize,
     ) -> Result<Filter, FilterError> {
-        let path = FieldPath::parse(key).ok_or_else(|| FilterError::EmptyFieldName {
-            at: at.to_owned(),
-        })?;
+        let path = FieldPath::parse(key)
+            .ok_or_else(|| FilterError::EmptyFieldName { at: at.to_owned() })?;
         match value {
             Value::Object(operators) => self.conditions(&path, operators, at, depth),
             _ => Ok(Filter::Field {
@@ -138,12 +135,12 @@ impl Parser {
                 "$lte" => Op::Lte(bound(value, "$lte", &here)?),
                 "$in" => Op::In(self.set(value, "$in", &here)?),
                 "$nin" => Op::Nin(self.set(value, "$nin", &here)?),
-                "$exists" => Op::Exists(value.as_bool().ok_or_else(|| {
-                    FilterError::ExpectedBool {
+                "$exists" => {
+                    Op::Exists(value.as_bool().ok_or_else(|| FilterError::ExpectedBool {
                         at: here.clone(),
                         found: kind(value),
-                    }
-                })?),
+                    })?)
+                }
                 "$not" => {
                     let inner = expect_object(value, &here)?;
                     let negated = self.conditions(path, inner, &here, depth + 1)?;
@@ -174,13 +171,11 @@ impl Parser {
         operator: &'static str,
         at: &str,
     ) -> Result<ValueSet, FilterError> {
-        let items = value
-            .as_array()
-            .ok_or_else(|| FilterError::ExpectedArray {
-                at: at.to_owned(),
-                operator,
-                found: kind(value),
-            })?;
+        let items = value.as_array().ok_or_else(|| FilterError::ExpectedArray {
+            at: at.to_owned(),
+            operator,
+            found: kind(value),
+        })?;
         if items.len() > MAX_SET_VALUES {
             return Err(FilterError::TooManyValues {
                 at: at.to_owned(),
@@ -255,12 +250,14 @@ fn scalar(value: &Value, at: &str) -> Result<Scalar, FilterError> {
     match value {
         Value::Bool(b) => Ok(Scalar::Bool(*b)),
         Value::String(s) => Ok(Scalar::String(s.clone())),
-        Value::Number(n) => n.as_f64().map(Scalar::Number).ok_or_else(|| {
-            FilterError::ExpectedScalar {
-                at: at.to_owned(),
-                found: "a number that does not fit in f64",
-            }
-        }),
+        Value::Number(n) => {
+            n.as_f64()
+                .map(Scalar::Number)
+                .ok_or_else(|| FilterError::ExpectedScalar {
+                    at: at.to_owned(),
+                    found: "a number that does not fit in f64",
+                })
+        }
         Value::Array(_) => Err(FilterError::ArrayValue { at: at.to_owned() }),
         Value::Null | Value::Object(_) => Err(FilterError::ExpectedScalar {
             at: at.to_owned(),
@@ -380,7 +377,7 @@ mod tests {
         };
         assert_eq!(ok(json!({"a.b": 1})), expected);
         let path = FieldPath::parse("a.b").expect("valid path");
-        assert_eq!(path.segments().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(path.segments.len(), 2);
         assert_eq!(path.to_string(), "a.b");
     }
 
@@ -399,7 +396,10 @@ mod tests {
         );
         let set = ValueSet::new([Scalar::Number(1.0), Scalar::Number(1.0)]);
         assert_eq!(set.len(), 1);
-        assert_ne!(ok(json!({"a": {"$in": [1]}})), ok(json!({"a": {"$in": [2]}})));
+        assert_ne!(
+            ok(json!({"a": {"$in": [1]}})),
+            ok(json!({"a": {"$in": [2]}}))
+        );
     }
 
     #[test]
@@ -426,7 +426,10 @@ mod tests {
     fn field_operator_at_top_level_is_misplaced() {
         assert!(matches!(
             err(json!({"$eq": 1})),
-            FilterError::MisplacedOperator { operator: "$eq", .. }
+            FilterError::MisplacedOperator {
+                operator: "$eq",
+                ..
+            }
         ));
     }
 
@@ -434,7 +437,10 @@ mod tests {
     fn logical_operator_inside_field_condition_is_misplaced() {
         assert!(matches!(
             err(json!({"a": {"$or": [{"$eq": 1}]}})),
-            FilterError::MisplacedOperator { operator: "$or", .. }
+            FilterError::MisplacedOperator {
+                operator: "$or",
+                ..
+            }
         ));
     }
 

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, then every crate's unit and integration tests (the data-plane
+# tests start real akidb-dataplane processes on loopback).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+# FAISS (C++) is built once per target dir; keep it outside the clone so later runs reuse it.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/akidb-target}"
+cargo build --workspace --bins --locked
+cargo test --workspace --locked -- --test-threads="${AKIDB_TEST_THREADS:-2}"
