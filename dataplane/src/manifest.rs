@@ -236,7 +236,9 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, ManifestStore) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let fs = LocalFileSystem::new_with_prefix(dir.path()).expect("fs");
+        let fs = LocalFileSystem::new_with_prefix(dir.path())
+            .expect("fs")
+            .with_automatic_cleanup(true);
         (dir, ManifestStore::new(Arc::new(fs)))
     }
 

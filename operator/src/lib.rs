@@ -44,8 +44,8 @@ pub enum Error {
     #[error("data plane request failed: {0}")]
     DataPlane(#[source] akidb_client::ClientError),
     /// Adding or removing the collection finalizer failed (service side; retried).
-    #[error("finalizer: {0}")]
-    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    #[error("updating the finalizer failed: {0}")]
+    Finalizer(#[source] kube::Error),
     /// An object or config could not be serialized (a bug in the operator).
     #[error("serialization failed: {0}")]
     Serialization(String),

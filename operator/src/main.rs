@@ -56,7 +56,9 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let listener = tokio::net::TcpListener::bind(addr).await.context("binding the HTTP address")?;
-    let server = tokio::spawn(axum::serve(listener, router(health.clone())).with_graceful_shutdown(stopped()).into_future());
+    let app = router(health.clone());
+    let server_stop = stopped();
+    let server = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(server_stop).await });
     tokio::spawn(signal_shutdown(stop_tx.clone()));
 
     let client = kube::Client::try_default().await.context("connecting to the Kubernetes API")?;

@@ -191,13 +191,11 @@ impl CpuSample {
         })
     }
 
-    /// Average number of cores busy between `self` and `later`.
-    pub fn cores_until(&self, later: &CpuSample) -> f64 {
+    /// Average number of cores busy between `self` and `later`; `None` for windows under a
+    /// second, where the 10 ms tick granularity of `/proc` would dominate.
+    pub fn cores_until(&self, later: &CpuSample) -> Option<f64> {
         let wall = later.at.duration_since(self.at).as_secs_f64();
-        if wall <= 0.0 {
-            return 0.0;
-        }
-        (later.cpu_s - self.cpu_s) / wall
+        (wall >= 1.0).then(|| (later.cpu_s - self.cpu_s) / wall)
     }
 }
 
@@ -241,11 +239,11 @@ impl CpuWindow {
         let s = self.server.and_then(|a| {
             CpuSample::take(Some(self.pid))
                 .ok()
-                .map(|b| a.cores_until(&b))
+                .and_then(|b| a.cores_until(&b))
         });
         let b = self
             .bench
-            .and_then(|a| CpuSample::take(None).ok().map(|b| a.cores_until(&b)));
+            .and_then(|a| CpuSample::take(None).ok().and_then(|b| a.cores_until(&b)));
         (s, b)
     }
 }
@@ -281,7 +279,13 @@ mod tests {
         }
         std::hint::black_box(x);
         let b = CpuSample::take(None).expect("sample");
-        assert!(a.cores_until(&b) >= 0.0);
+        assert_eq!(a.cores_until(&b), None);
+        let earlier = CpuSample {
+            cpu_s: a.cpu_s - 1.5,
+            at: a.at.checked_sub(Duration::from_secs(2)).expect("instant"),
+        };
+        let cores = earlier.cores_until(&b).expect("window over a second");
+        assert!((0.7..2.0).contains(&cores), "{cores}");
         assert!(rss_bytes(std::process::id()).expect("rss").0 > 0);
     }
 }

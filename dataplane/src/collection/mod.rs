@@ -25,7 +25,8 @@ use crate::manifest::{CollectionSpec, Manifest, ManifestStore};
 use crate::segment::Segment;
 use crate::wal::Wal;
 
-pub use load::open;
+pub use load::{open, OpenContext};
+pub use read::Query;
 
 /// Where a live record sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

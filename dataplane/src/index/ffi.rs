@@ -7,7 +7,8 @@
 use std::ffi::CStr;
 use std::ptr;
 
-use faiss::index::{IndexImpl, NativeIndex};
+use faiss::index::IndexImpl;
+use faiss::Index;
 use faiss_sys::*;
 
 /// A FAISS call failed; the message is FAISS's own.

@@ -22,8 +22,8 @@ fn ids(s: &Segment, c: &[Candidate]) -> Vec<String> {
 fn search_covers_rows_the_index_has_not_caught_up_with() {
     let mut s = seg_with(100, &IndexSpec::Flat);
     s.index.catch_up(0, &s.vectors[..50 * 4]).expect("add");
-    s.push("late".into(), 999, &[60.2, 0.0, 0.0, 0.0], Metadata::new());
-    let r = s.search(&[60.0, 0.0, 0.0, 0.0], 3, None, &SearchParams::default()).expect("search");
+    s.push("late".into(), 999, &[60.3, 0.0, 0.0, 0.0], Metadata::new());
+    let r = s.search(&[60.1, 0.0, 0.0, 0.0], 3, None, &SearchParams::default()).expect("search");
     assert_eq!(ids(&s, &r[0]), vec!["r60", "late", "r61"]);
 }
 

@@ -2,6 +2,7 @@
 //! the cluster is Ready, creates or updates the collection over REST, keeps record counts in status,
 //! and deletes the collection through a finalizer when `deletionPolicy: Delete`.
 
+pub mod finalizer;
 pub mod status;
 pub mod sync;
 pub mod validate;
@@ -11,14 +12,12 @@ use std::sync::Arc;
 use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::finalizer::{finalizer, Error as FinalizerError, Event as FinalizerEvent};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::ResourceExt;
 
 use crate::cluster::scoped;
 use crate::context::Context;
-use crate::crd::collection::FINALIZER;
 use crate::crd::{AkiCluster, AkiCollection};
 use crate::{Error, Result};
 
@@ -30,21 +29,21 @@ pub async fn reconcile(col: Arc<AkiCollection>, ctx: Arc<Context>) -> Result<Act
     let _timer = ctx.metrics.reconcile_started(CONTROLLER);
     let ns = col.namespace().ok_or(Error::MissingMetadata("metadata.namespace"))?;
     let api: Api<AkiCollection> = Api::namespaced(ctx.client.clone(), &ns);
-    let res = finalizer(&api, FINALIZER, col.clone(), |event| async {
-        match event {
-            FinalizerEvent::Apply(c) => sync::apply(c, ctx.clone()).await,
-            FinalizerEvent::Cleanup(c) => sync::cleanup(c, ctx.clone()).await,
+    let action = if col.metadata.deletion_timestamp.is_some() {
+        if !finalizer::has_finalizer(&col) {
+            return Ok(Action::await_change());
         }
-    })
-    .await;
-    match res {
-        Ok(action) => {
-            ctx.backoff.reset(&key(&col));
-            Ok(action)
-        }
-        Err(FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e)) => Err(e),
-        Err(e) => Err(Error::Finalizer(Box::new(e))),
-    }
+        let action = sync::cleanup(col.clone(), ctx.clone()).await?;
+        finalizer::remove(&api, &col).await?;
+        action
+    } else if finalizer::has_finalizer(&col) {
+        sync::apply(col.clone(), ctx.clone()).await?
+    } else {
+        let stored = finalizer::add(&api, &col).await?;
+        sync::apply(Arc::new(stored), ctx.clone()).await?
+    };
+    ctx.backoff.reset(&key(&col));
+    Ok(action)
 }
 
 fn key(col: &AkiCollection) -> String {

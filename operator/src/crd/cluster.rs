@@ -24,6 +24,7 @@ pub const DEFAULT_VERSION: &str = "0.1.0";
     kind = "AkiCluster",
     namespaced,
     status = "AkiClusterStatus",
+    derive = "Default",
     shortname = "akc",
     category = "akidb",
     doc = "An AkiDB data-plane cluster: a StatefulSet of data-plane pods, their Services, config and PodDisruptionBudget.",
@@ -90,6 +91,30 @@ pub struct AkiClusterSpec {
     /// Tolerations of the data-plane pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Vec<Toleration>>,
+}
+
+impl Default for AkiClusterSpec {
+    fn default() -> Self {
+        AkiClusterSpec {
+            image: default_image(),
+            version: default_version(),
+            image_pull_policy: None,
+            replicas: default_replicas(),
+            resources: None,
+            storage: StorageSpec::default(),
+            object_store: None,
+            tiering: Tiering::default(),
+            circuit_breaker: CircuitBreakerSpec::default(),
+            dlq: DlqSpec::default(),
+            upload: UploadSpec::default(),
+            rollout: RolloutSpec::default(),
+            tls: None,
+            auth: None,
+            monitoring: MonitoringSpec::default(),
+            node_selector: None,
+            tolerations: None,
+        }
+    }
 }
 
 /// When the kubelet pulls the image.

@@ -11,13 +11,14 @@ use super::Tiering;
 pub const FINALIZER: &str = "akidb.io/collection";
 
 /// Desired state of a collection.
-#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[kube(
     group = "akidb.io",
     version = "v1alpha1",
     kind = "AkiCollection",
     namespaced,
     status = "AkiCollectionStatus",
+    derive = "Default",
     shortname = "akcol",
     category = "akidb",
     doc = "A vector collection in the data plane of an AkiCluster.",
@@ -58,16 +59,17 @@ pub struct AkiCollectionSpec {
 }
 
 /// Reference to an AkiCluster in the same namespace.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
 pub struct ClusterRef {
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
 }
 
 /// Distance function (same spelling as the data-plane REST API).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
+    #[default]
     Cosine,
     L2,
     Ip,

@@ -79,17 +79,35 @@ impl DataPlane {
 
     /// Like [`start`](Self::start), with extra environment (e.g. `AKIDB_DLQ__MAX_SIZE`).
     pub async fn start_with_env(env: &[(&str, &str)]) -> Result<Self, HarnessError> {
+        Self::spawn(env, None).await
+    }
+
+    /// Like [`start`](Self::start), with `config` as the `--config` file (the command line's
+    /// `--listen` and `--data-dir` still win).
+    pub async fn start_with_config(config: &str) -> Result<Self, HarnessError> {
+        Self::spawn(&[], Some(config)).await
+    }
+
+    async fn spawn(env: &[(&str, &str)], config: Option<&str>) -> Result<Self, HarnessError> {
         let bin = Self::binary()?;
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
         let log = std::fs::File::create(dir.path().join("dataplane.log"))?;
         let data = dir.path().join("data");
-        let child = Command::new(&bin)
-            .arg("serve")
+        let mut cmd = Command::new(&bin);
+        cmd.arg("serve")
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
-            .arg(&data)
+            .arg(&data);
+        if let Some(cfg) = config {
+            let path = dir.path().join("akidb.toml");
+            std::fs::write(&path, cfg)?;
+            cmd.arg("--config").arg(path);
+        }
+        let child = cmd
+            // The data plane reads every AKIDB_* variable as config and refuses unknown keys.
+            .env_remove(BIN_ENV)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

@@ -12,8 +12,7 @@ pub const NAMESPACE: &str = "default";
 
 /// An AkiCluster as the API server would return it: defaults applied, uid and generation set.
 pub fn cluster(name: &str) -> AkiCluster {
-    let spec: AkiClusterSpec = serde_json::from_value(serde_json::json!({})).unwrap_or_else(|e| panic!("defaults: {e}"));
-    let mut c = AkiCluster::new(name, spec);
+    let mut c = AkiCluster::new(name, AkiClusterSpec::default());
     c.metadata.namespace = Some(NAMESPACE.to_string());
     c.metadata.uid = Some(format!("uid-{name}"));
     c.metadata.generation = Some(1);
