@@ -31,16 +31,21 @@ pub enum Outcome {
 /// live object afterwards.
 pub async fn ensure<K>(api: &Api<K>, mut desired: K) -> Result<(Outcome, K)>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Serialize + DeserializeOwned + Clone + Debug,
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + Debug,
 {
     let name = desired.name_any();
     let kind = K::kind(&()).to_string();
     let fail = |source: kube::Error| Error::ApplyFailed {
         kind: leak_kind(&kind),
         name: name.clone(),
-        source,
+        source: Box::new(source),
     };
-    let hash = short_hash(&serde_json::to_vec(&desired).map_err(|e| Error::Serialization(e.to_string()))?);
+    let hash =
+        short_hash(&serde_json::to_vec(&desired).map_err(|e| Error::Serialization(e.to_string()))?);
     desired
         .annotations_mut()
         .insert(APPLIED_HASH_ANNOTATION.to_string(), hash);
@@ -51,7 +56,10 @@ where
         }
     }
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    let applied = api.patch(&name, &params, &Patch::Apply(&desired)).await.map_err(fail)?;
+    let applied = api
+        .patch(&name, &params, &Patch::Apply(&desired))
+        .await
+        .map_err(fail)?;
     let outcome = if existing.is_some() {
         Outcome::Updated
     } else {
@@ -62,7 +70,13 @@ where
 
 /// True when `live` carries `desired`'s hash and every field `desired` sets.
 pub fn up_to_date<K: Serialize + Resource>(desired: &K, live: &K) -> Result<bool> {
-    let hash = |o: &K| o.meta().annotations.as_ref().and_then(|a| a.get(APPLIED_HASH_ANNOTATION)).cloned();
+    let hash = |o: &K| {
+        o.meta()
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(APPLIED_HASH_ANNOTATION))
+            .cloned()
+    };
     if hash(desired).is_none() || hash(desired) != hash(live) {
         return Ok(false);
     }
@@ -79,7 +93,9 @@ pub fn is_subset(desired: &Value, live: &Value) -> bool {
         (Value::Object(d), Value::Object(l)) => d
             .iter()
             .all(|(k, dv)| dv.is_null() || l.get(k).is_some_and(|lv| is_subset(dv, lv))),
-        (Value::Array(d), Value::Array(l)) => d.len() == l.len() && d.iter().zip(l).all(|(dv, lv)| is_subset(dv, lv)),
+        (Value::Array(d), Value::Array(l)) => {
+            d.len() == l.len() && d.iter().zip(l).all(|(dv, lv)| is_subset(dv, lv))
+        }
         (Value::Number(d), Value::Number(l)) => d.as_f64() == l.as_f64(),
         (d, l) => d == l,
     }
@@ -111,8 +127,17 @@ mod tests {
     #[test]
     fn a_changed_or_removed_owned_field_counts_as_drift() {
         let d = json!({"spec": {"replicas": 3, "ports": [{"port": 8080}]}});
-        assert!(!is_subset(&d, &json!({"spec": {"replicas": 2, "ports": [{"port": 8080}]}})));
-        assert!(!is_subset(&d, &json!({"spec": {"ports": [{"port": 8080}]}})));
-        assert!(!is_subset(&d, &json!({"spec": {"replicas": 3, "ports": []}})));
+        assert!(!is_subset(
+            &d,
+            &json!({"spec": {"replicas": 2, "ports": [{"port": 8080}]}})
+        ));
+        assert!(!is_subset(
+            &d,
+            &json!({"spec": {"ports": [{"port": 8080}]}})
+        ));
+        assert!(!is_subset(
+            &d,
+            &json!({"spec": {"replicas": 3, "ports": []}})
+        ));
     }
 }

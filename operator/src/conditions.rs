@@ -8,7 +8,13 @@ pub const PROGRESSING: &str = "Progressing";
 pub const DEGRADED: &str = "Degraded";
 
 /// A condition with a placeholder transition time; [`merge`] sets the real one.
-pub fn condition(type_: &str, status: bool, reason: &str, message: impl Into<String>, generation: Option<i64>) -> Condition {
+pub fn condition(
+    type_: &str,
+    status: bool,
+    reason: &str,
+    message: impl Into<String>,
+    generation: Option<i64>,
+) -> Condition {
     Condition {
         type_: type_.to_string(),
         status: if status { "True" } else { "False" }.to_string(),
@@ -47,7 +53,10 @@ pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
 /// equal to the one written.
 pub fn now() -> Time {
     let secs = k8s_openapi::jiff::Timestamp::now().as_second();
-    Time(k8s_openapi::jiff::Timestamp::from_second(secs).unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH))
+    Time(
+        k8s_openapi::jiff::Timestamp::from_second(secs)
+            .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+    )
 }
 
 #[cfg(test)]
@@ -55,19 +64,34 @@ mod tests {
     use super::*;
 
     fn at(secs: i64) -> Time {
-        Time(k8s_openapi::jiff::Timestamp::from_second(secs).unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH))
+        Time(
+            k8s_openapi::jiff::Timestamp::from_second(secs)
+                .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+        )
     }
 
     #[test]
     fn a_new_condition_takes_now_as_transition_time() {
-        let merged = merge(&[], vec![condition(READY, false, "Creating", "m", Some(1))], &at(100));
+        let merged = merge(
+            &[],
+            vec![condition(READY, false, "Creating", "m", Some(1))],
+            &at(100),
+        );
         assert_eq!(merged[0].last_transition_time, at(100));
     }
 
     #[test]
     fn same_status_with_new_reason_keeps_the_transition_time() {
-        let old = merge(&[], vec![condition(READY, false, "Creating", "m", Some(1))], &at(100));
-        let merged = merge(&old, vec![condition(READY, false, "RollingOut", "other", Some(2))], &at(200));
+        let old = merge(
+            &[],
+            vec![condition(READY, false, "Creating", "m", Some(1))],
+            &at(100),
+        );
+        let merged = merge(
+            &old,
+            vec![condition(READY, false, "RollingOut", "other", Some(2))],
+            &at(200),
+        );
         assert_eq!(merged[0].last_transition_time, at(100));
         assert_eq!(merged[0].reason, "RollingOut");
         assert_eq!(merged[0].observed_generation, Some(2));
@@ -75,8 +99,16 @@ mod tests {
 
     #[test]
     fn a_flipped_status_moves_the_transition_time() {
-        let old = merge(&[], vec![condition(READY, false, "Creating", "m", Some(1))], &at(100));
-        let merged = merge(&old, vec![condition(READY, true, "AllReplicasReady", "m", Some(1))], &at(200));
+        let old = merge(
+            &[],
+            vec![condition(READY, false, "Creating", "m", Some(1))],
+            &at(100),
+        );
+        let merged = merge(
+            &old,
+            vec![condition(READY, true, "AllReplicasReady", "m", Some(1))],
+            &at(200),
+        );
         assert_eq!(merged[0].last_transition_time, at(200));
         assert!(is_true(&merged, READY));
     }

@@ -107,7 +107,11 @@ struct Upload {
 /// Renders `akidb.toml` for a cluster.
 pub fn render(cluster: &AkiCluster) -> Result<RenderedConfig> {
     let restart = restart_part(cluster);
-    let hot = hot_part(&cluster.spec.circuit_breaker, &cluster.spec.dlq, &cluster.spec.upload);
+    let hot = hot_part(
+        &cluster.spec.circuit_breaker,
+        &cluster.spec.dlq,
+        &cluster.spec.upload,
+    );
     let restart_toml = to_toml(&restart)?;
     let hot_toml = to_toml(&hot)?;
     let toml = format!(
@@ -212,21 +216,38 @@ pub fn short_hash(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::fixtures::cluster;
     use crate::crd::cluster::{ObjectStoreSpec, TlsSpec};
+    use crate::testing::fixtures::cluster;
 
     #[test]
     fn config_renders_every_section_the_data_plane_reads() {
         let c = render(&cluster("a")).expect("render");
         let parsed: toml::Table = toml::from_str(&c.toml).expect("valid toml");
-        for section in ["server", "storage", "object_store", "circuit_breaker", "dlq", "upload"] {
-            assert!(parsed.contains_key(section), "missing [{section}] in\n{}", c.toml);
+        for section in [
+            "server",
+            "storage",
+            "object_store",
+            "circuit_breaker",
+            "dlq",
+            "upload",
+        ] {
+            assert!(
+                parsed.contains_key(section),
+                "missing [{section}] in\n{}",
+                c.toml
+            );
         }
         assert_eq!(parsed["server"]["listen"].as_str(), Some("0.0.0.0:8080"));
         assert_eq!(parsed["storage"]["fsync"].as_str(), Some("always"));
-        assert_eq!(parsed["object_store"]["url"].as_str(), Some("file:///data/objects"));
+        assert_eq!(
+            parsed["object_store"]["url"].as_str(),
+            Some("file:///data/objects")
+        );
         assert_eq!(parsed["dlq"]["max_size"].as_integer(), Some(10_000));
-        assert_eq!(parsed["circuit_breaker"]["failure_threshold"].as_float(), Some(0.5));
+        assert_eq!(
+            parsed["circuit_breaker"]["failure_threshold"].as_float(),
+            Some(0.5)
+        );
     }
 
     #[test]

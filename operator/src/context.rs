@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::Client;
 
 use crate::labels::HTTP_PORT;
@@ -77,7 +77,14 @@ impl Context {
     }
 
     /// Publishes an event; a failure to publish is logged, never fails the reconcile.
-    pub async fn event(&self, reference: &ObjectReference, type_: EventType, reason: &str, action: &str, note: String) {
+    pub async fn event(
+        &self,
+        reference: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
         let ev = Event {
             type_,
             reason: reason.to_string(),
@@ -100,7 +107,9 @@ impl Backoff {
     pub fn next(&self, key: &str) -> Duration {
         let mut failures = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let n = failures.entry(key.to_string()).or_insert(0);
-        let delay = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(*n)).min(BACKOFF_MAX);
+        let delay = BACKOFF_BASE
+            .saturating_mul(2u32.saturating_pow(*n))
+            .min(BACKOFF_MAX);
         *n = n.saturating_add(1);
         delay
     }
@@ -123,7 +132,10 @@ mod tests {
     #[test]
     fn cluster_dns_url_points_at_the_client_service() {
         let r = DataPlaneResolver::default();
-        assert_eq!(r.url("prod", "vectors"), "http://vectors.prod.svc.cluster.local:8080");
+        assert_eq!(
+            r.url("prod", "vectors"),
+            "http://vectors.prod.svc.cluster.local:8080"
+        );
     }
 
     #[test]

@@ -40,7 +40,10 @@ pub fn router(health: Health) -> Router {
 }
 
 async fn metrics(State(h): State<Health>) -> ([(&'static str, &'static str); 1], String) {
-    ([("content-type", "text/plain; version=0.0.4")], h.metrics.render())
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        h.metrics.render(),
+    )
 }
 
 async fn readyz(State(h): State<Health>) -> (StatusCode, &'static str) {

@@ -32,11 +32,19 @@ fn name(cluster: &AkiCluster) -> &str {
     cluster.metadata.name.as_deref().unwrap_or_default()
 }
 
-/// Labels that select every pod of a cluster, whatever its colour.
+/// Labels that select every pod of a cluster, whatever its colour. `component` keeps other pods
+/// that happen to share name and instance (e.g. the operator's own) out of the Services.
 pub fn cluster_selector(cluster: &AkiCluster) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("app.kubernetes.io/name".to_string(), "akidb".to_string()),
-        ("app.kubernetes.io/instance".to_string(), name(cluster).to_string()),
+        (
+            "app.kubernetes.io/component".to_string(),
+            "dataplane".to_string(),
+        ),
+        (
+            "app.kubernetes.io/instance".to_string(),
+            name(cluster).to_string(),
+        ),
     ])
 }
 
@@ -50,8 +58,14 @@ pub fn color_selector(cluster: &AkiCluster, color: &str) -> BTreeMap<String, Str
 /// Labels on every object the operator creates for a cluster.
 pub fn common_labels(cluster: &AkiCluster) -> BTreeMap<String, String> {
     let mut l = cluster_selector(cluster);
-    l.insert("app.kubernetes.io/managed-by".to_string(), MANAGED_BY.to_string());
-    l.insert("app.kubernetes.io/component".to_string(), "dataplane".to_string());
+    l.insert(
+        "app.kubernetes.io/managed-by".to_string(),
+        MANAGED_BY.to_string(),
+    );
+    l.insert(
+        "app.kubernetes.io/component".to_string(),
+        "dataplane".to_string(),
+    );
     l.insert("app.kubernetes.io/part-of".to_string(), "akidb".to_string());
     l
 }

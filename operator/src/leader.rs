@@ -67,7 +67,11 @@ impl LeaseLock {
             return Ok(false);
         };
         lease.spec = Some(new_spec);
-        conflict_is_false(self.api.replace(&self.name, &PostParams::default(), &lease).await)
+        conflict_is_false(
+            self.api
+                .replace(&self.name, &PostParams::default(), &lease)
+                .await,
+        )
     }
 
     /// Gives the lease up (on shutdown), so a standby takes over at once instead of after expiry.
@@ -82,13 +86,18 @@ impl LeaseLock {
         spec.holder_identity = None;
         spec.lease_duration_seconds = Some(1);
         lease.spec = Some(spec);
-        self.api.replace(&self.name, &PostParams::default(), &lease).await.map(|_| ())
+        self.api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+            .map(|_| ())
     }
 
     fn spec(&self, acquired: Timestamp, renewed: Timestamp, transitions: i32) -> LeaseSpec {
         LeaseSpec {
             holder_identity: Some(self.identity.clone()),
-            lease_duration_seconds: Some(i32::try_from(self.duration.as_secs()).unwrap_or(i32::MAX)),
+            lease_duration_seconds: Some(
+                i32::try_from(self.duration.as_secs()).unwrap_or(i32::MAX),
+            ),
             acquire_time: Some(MicroTime(acquired)),
             renew_time: Some(MicroTime(renewed)),
             lease_transitions: Some(transitions),
@@ -119,7 +128,12 @@ mod tests {
     use kube_fake_client::ClientBuilder;
 
     async fn lock(client: &kube::Client, id: &str) -> LeaseLock {
-        LeaseLock::new(Api::namespaced(client.clone(), "ops"), "akidb-operator", id, Duration::from_secs(15))
+        LeaseLock::new(
+            Api::namespaced(client.clone(), "ops"),
+            "akidb-operator",
+            id,
+            Duration::from_secs(15),
+        )
     }
 
     #[tokio::test]
@@ -148,10 +162,17 @@ mod tests {
                 ..Default::default()
             }),
         };
-        let client = ClientBuilder::new().with_object(stale).build().await.expect("fake client");
+        let client = ClientBuilder::new()
+            .with_object(stale)
+            .build()
+            .await
+            .expect("fake client");
         let b = lock(&client, "b").await;
         assert!(b.try_acquire_or_renew().await.expect("b"));
-        let l: Lease = Api::namespaced(client, "ops").get("akidb-operator").await.expect("lease");
+        let l: Lease = Api::namespaced(client, "ops")
+            .get("akidb-operator")
+            .await
+            .expect("lease");
         let spec = l.spec.expect("spec");
         assert_eq!(spec.holder_identity.as_deref(), Some("b"));
         assert_eq!(spec.lease_transitions, Some(5));

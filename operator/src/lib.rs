@@ -28,24 +28,24 @@ pub mod testing;
 pub enum Error {
     /// The Kubernetes API refused or failed a call (service side; retried with backoff).
     #[error("kubernetes API call failed: {0}")]
-    Kube(#[source] kube::Error),
+    Kube(#[source] Box<kube::Error>),
     /// Applying a child object failed (service side; retried with backoff).
     #[error("applying {kind} {name} failed: {source}")]
     ApplyFailed {
         kind: &'static str,
         name: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// Writing the status subresource failed (service side; retried with backoff).
     #[error("writing status failed: {0}")]
-    StatusPatchFailed(#[source] kube::Error),
+    StatusPatchFailed(#[source] Box<kube::Error>),
     /// The data plane could not be reached or answered an error (service side; retried).
     #[error("data plane request failed: {0}")]
     DataPlane(#[source] akidb_client::ClientError),
     /// Adding or removing the collection finalizer failed (service side; retried).
     #[error("updating the finalizer failed: {0}")]
-    Finalizer(#[source] kube::Error),
+    Finalizer(#[source] Box<kube::Error>),
     /// An object or config could not be serialized (a bug in the operator).
     #[error("serialization failed: {0}")]
     Serialization(String),
@@ -71,7 +71,7 @@ impl Error {
 
 impl From<kube::Error> for Error {
     fn from(e: kube::Error) -> Self {
-        Error::Kube(e)
+        Error::Kube(Box::new(e))
     }
 }
 

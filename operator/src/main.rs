@@ -33,6 +33,8 @@ fn env(name: &str) -> Option<String> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     telemetry::init();
+    // kube and reqwest may both enable a rustls backend; pick one explicitly so TLS never panics.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let addr: SocketAddr = env("AKIDB_OPERATOR_HTTP_ADDR")
         .unwrap_or_else(|| "0.0.0.0:8080".into())
         .parse()
@@ -55,19 +57,29 @@ async fn main() -> anyhow::Result<()> {
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let listener = tokio::net::TcpListener::bind(addr).await.context("binding the HTTP address")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .context("binding the HTTP address")?;
     let app = router(health.clone());
     let server_stop = stopped();
-    let server = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(server_stop).await });
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(server_stop)
+            .await
+    });
     tokio::spawn(signal_shutdown(stop_tx.clone()));
 
-    let client = kube::Client::try_default().await.context("connecting to the Kubernetes API")?;
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API")?;
     tracing::info!(%addr, namespace = namespace.as_deref().unwrap_or("*"), leader_election, "akidb-operator starting");
     health.set_ready(true);
 
     let lock = if leader_election {
         let lease_ns = env("POD_NAMESPACE").unwrap_or_else(|| "default".into());
-        let identity = env("POD_NAME").or_else(|| env("HOSTNAME")).unwrap_or_else(|| "akidb-operator".into());
+        let identity = env("POD_NAME")
+            .or_else(|| env("HOSTNAME"))
+            .unwrap_or_else(|| "akidb-operator".into());
         let lock = LeaseLock::new(
             Api::namespaced(client.clone(), &lease_ns),
             &env("AKIDB_OPERATOR_LEASE_NAME").unwrap_or_else(|| "akidb-operator".into()),
@@ -161,15 +173,16 @@ async fn signal_shutdown(stop: watch::Sender<bool>) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "no SIGTERM handler");
-                let _ = ctrl_c.await;
-                let _ = stop.send(true);
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "no SIGTERM handler");
+                    let _ = ctrl_c.await;
+                    let _ = stop.send(true);
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -20,18 +20,34 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let reconciles = IntCounterVec::new(
-            Opts::new("akidb_operator_reconcile_total", "Reconciles started, per controller"),
+            Opts::new(
+                "akidb_operator_reconcile_total",
+                "Reconciles started, per controller",
+            ),
             &["controller"],
         )?;
         let failures = IntCounterVec::new(
-            Opts::new("akidb_operator_reconcile_errors_total", "Reconciles that failed, per controller and error kind"),
+            Opts::new(
+                "akidb_operator_reconcile_errors_total",
+                "Reconciles that failed, per controller and error kind",
+            ),
             &["controller", "error"],
         )?;
         let duration = HistogramVec::new(
-            HistogramOpts::new("akidb_operator_reconcile_duration_seconds", "Duration of a reconcile, per controller")
-                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "akidb_operator_reconcile_duration_seconds",
+                "Duration of a reconcile, per controller",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
             &["controller"],
         )?;
+        // Series exist from the start, so rate() and absent() work before the first reconcile.
+        for controller in ["akicluster", "akicollection"] {
+            reconciles.with_label_values(&[controller]);
+            duration.with_label_values(&[controller]);
+        }
         registry.register(Box::new(reconciles.clone()))?;
         registry.register(Box::new(failures.clone()))?;
         registry.register(Box::new(duration.clone()))?;
@@ -53,7 +69,9 @@ impl Metrics {
     }
 
     pub fn reconcile_failed(&self, controller: &'static str, e: &Error) {
-        self.failures.with_label_values(&[controller, e.metric_label()]).inc();
+        self.failures
+            .with_label_values(&[controller, e.metric_label()])
+            .inc();
     }
 
     /// The text exposition format.

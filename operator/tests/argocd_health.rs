@@ -21,7 +21,10 @@ fn health(script_name: &str, obj: Value) -> (String, String) {
     let value = lua.to_value(&obj).expect("to lua");
     lua.globals().set("obj", value).expect("set obj");
     let hs: Table = lua.load(script(script_name)).eval().expect("script runs");
-    (hs.get("status").expect("status"), hs.get("message").expect("message"))
+    (
+        hs.get("status").expect("status"),
+        hs.get("message").expect("message"),
+    )
 }
 
 fn cond(t: &str, status: &str, reason: &str) -> Value {
@@ -50,13 +53,21 @@ fn cluster_without_status_is_progressing() {
 
 #[test]
 fn ready_cluster_is_healthy() {
-    let conds = vec![cond("Ready", "True", "AllReplicasReady"), cond("Progressing", "False", "RolloutComplete"), cond("Degraded", "False", "AsExpected")];
+    let conds = vec![
+        cond("Ready", "True", "AllReplicasReady"),
+        cond("Progressing", "False", "RolloutComplete"),
+        cond("Degraded", "False", "AsExpected"),
+    ];
     assert_eq!(health(CLUSTER, obj(2, Some(2), Some(conds))).0, "Healthy");
 }
 
 #[test]
 fn rolling_out_cluster_is_progressing() {
-    let conds = vec![cond("Ready", "False", "RollingOut"), cond("Progressing", "True", "RollingOut"), cond("Degraded", "False", "AsExpected")];
+    let conds = vec![
+        cond("Ready", "False", "RollingOut"),
+        cond("Progressing", "True", "RollingOut"),
+        cond("Degraded", "False", "AsExpected"),
+    ];
     let (status, message) = health(CLUSTER, obj(1, Some(1), Some(conds)));
     assert_eq!(status, "Progressing");
     assert!(message.starts_with("RollingOut"), "{message}");
@@ -64,7 +75,11 @@ fn rolling_out_cluster_is_progressing() {
 
 #[test]
 fn degraded_cluster_is_degraded_with_the_reason() {
-    let conds = vec![cond("Ready", "False", "SecretNotFound"), cond("Progressing", "False", "SecretNotFound"), cond("Degraded", "True", "SecretNotFound")];
+    let conds = vec![
+        cond("Ready", "False", "SecretNotFound"),
+        cond("Progressing", "False", "SecretNotFound"),
+        cond("Degraded", "True", "SecretNotFound"),
+    ];
     let (status, message) = health(CLUSTER, obj(1, Some(1), Some(conds)));
     assert_eq!(status, "Degraded");
     assert!(message.starts_with("SecretNotFound: "), "{message}");
@@ -72,18 +87,54 @@ fn degraded_cluster_is_degraded_with_the_reason() {
 
 #[test]
 fn a_status_for_an_older_generation_is_progressing() {
-    let conds = vec![cond("Ready", "True", "AllReplicasReady"), cond("Degraded", "False", "AsExpected")];
-    assert_eq!(health(CLUSTER, obj(3, Some(2), Some(conds.clone()))).0, "Progressing");
-    assert_eq!(health(COLLECTION, obj(3, Some(2), Some(conds))).0, "Progressing");
+    let conds = vec![
+        cond("Ready", "True", "AllReplicasReady"),
+        cond("Degraded", "False", "AsExpected"),
+    ];
+    assert_eq!(
+        health(CLUSTER, obj(3, Some(2), Some(conds.clone()))).0,
+        "Progressing"
+    );
+    assert_eq!(
+        health(COLLECTION, obj(3, Some(2), Some(conds))).0,
+        "Progressing"
+    );
 }
 
 #[test]
 fn collection_states_map_to_health() {
     assert_eq!(health(COLLECTION, obj(1, None, None)).0, "Progressing");
-    assert_eq!(health(COLLECTION, obj(1, Some(1), Some(vec![cond("Ready", "True", "Synced")]))).0, "Healthy");
-    assert_eq!(health(COLLECTION, obj(1, Some(1), Some(vec![cond("Ready", "False", "ClusterNotReady")]))).0, "Progressing");
-    for reason in ["ImmutableFieldChanged", "ClusterNotFound", "DataPlaneUnavailable", "DeleteFailed", "InvalidSpec"] {
-        let (status, message) = health(COLLECTION, obj(1, Some(1), Some(vec![cond("Ready", "False", reason)])));
+    assert_eq!(
+        health(
+            COLLECTION,
+            obj(1, Some(1), Some(vec![cond("Ready", "True", "Synced")]))
+        )
+        .0,
+        "Healthy"
+    );
+    assert_eq!(
+        health(
+            COLLECTION,
+            obj(
+                1,
+                Some(1),
+                Some(vec![cond("Ready", "False", "ClusterNotReady")])
+            )
+        )
+        .0,
+        "Progressing"
+    );
+    for reason in [
+        "ImmutableFieldChanged",
+        "ClusterNotFound",
+        "DataPlaneUnavailable",
+        "DeleteFailed",
+        "InvalidSpec",
+    ] {
+        let (status, message) = health(
+            COLLECTION,
+            obj(1, Some(1), Some(vec![cond("Ready", "False", reason)])),
+        );
         assert_eq!(status, "Degraded", "{reason}");
         assert!(message.starts_with(reason), "{message}");
     }
@@ -93,6 +144,12 @@ fn collection_states_map_to_health() {
 fn the_argocd_cm_patch_embeds_the_same_scripts() {
     let text = script("argocd-cm-patch.yaml");
     let cm: Value = serde_yaml::from_str(&text).expect("yaml");
-    assert_eq!(cm["data"]["resource.customizations.health.akidb.io_AkiCluster"].as_str(), Some(script(CLUSTER).as_str()));
-    assert_eq!(cm["data"]["resource.customizations.health.akidb.io_AkiCollection"].as_str(), Some(script(COLLECTION).as_str()));
+    assert_eq!(
+        cm["data"]["resource.customizations.health.akidb.io_AkiCluster"].as_str(),
+        Some(script(CLUSTER).as_str())
+    );
+    assert_eq!(
+        cm["data"]["resource.customizations.health.akidb.io_AkiCollection"].as_str(),
+        Some(script(COLLECTION).as_str())
+    );
 }

@@ -13,12 +13,20 @@ fn chart_lints_renders_and_every_object_and_sample_validates() {
     let out = Command::new(&python)
         .arg(&script)
         .output()
-        .unwrap_or_else(|e| panic!("could not run {python} {}: {e}; run .ci/operator-deps.sh", script.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "could not run {python} {}: {e}; run .ci/operator-deps.sh",
+                script.display()
+            )
+        });
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("ModuleNotFoundError") {
         panic!("Python modules missing; run .ci/operator-deps.sh\n{stderr}");
     }
-    assert!(out.status.success(), "chart validation failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "chart validation failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("0 problem(s)"), "{stdout}");
 }

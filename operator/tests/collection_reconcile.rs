@@ -19,7 +19,17 @@ use support::{context, fake_api, json, FakeApi};
 fn ready_cluster(name: &str) -> AkiCluster {
     let mut c = cluster(name);
     c.status = Some(AkiClusterStatus {
-        conditions: merge(&[], vec![condition(READY, true, "AllReplicasReady", "1/1 replicas ready", Some(1))], &now()),
+        conditions: merge(
+            &[],
+            vec![condition(
+                READY,
+                true,
+                "AllReplicasReady",
+                "1/1 replicas ready",
+                Some(1),
+            )],
+            &now(),
+        ),
         ..Default::default()
     });
     c
@@ -30,15 +40,25 @@ async fn start_data_plane() -> DataPlane {
 }
 
 async fn get(api: &FakeApi, name: &str) -> AkiCollection {
-    Api::<AkiCollection>::namespaced(api.client.clone(), NAMESPACE).get(name).await.expect("get collection")
+    Api::<AkiCollection>::namespaced(api.client.clone(), NAMESPACE)
+        .get(name)
+        .await
+        .expect("get collection")
 }
 
 async fn get_opt(api: &FakeApi, name: &str) -> Option<AkiCollection> {
-    Api::<AkiCollection>::namespaced(api.client.clone(), NAMESPACE).get_opt(name).await.expect("get_opt")
+    Api::<AkiCollection>::namespaced(api.client.clone(), NAMESPACE)
+        .get_opt(name)
+        .await
+        .expect("get_opt")
 }
 
 fn ready(col: &AkiCollection) -> (String, String, String) {
-    let conds = col.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
+    let conds = col
+        .status
+        .as_ref()
+        .map(|s| s.conditions.clone())
+        .unwrap_or_default();
     let c = find(&conds, READY).cloned().expect("Ready condition");
     (c.status, c.reason, c.message)
 }
@@ -47,7 +67,9 @@ fn ready(col: &AkiCollection) -> (String, String, String) {
 async fn sync(api: &FakeApi, dp: &DataPlane, name: &str) -> AkiCollection {
     let ctx = context(&api.client, dp.url());
     for _ in 0..2 {
-        reconcile(Arc::new(get(api, name).await), ctx.clone()).await.expect("reconcile");
+        reconcile(Arc::new(get(api, name).await), ctx.clone())
+            .await
+            .expect("reconcile");
     }
     get(api, name).await
 }
@@ -65,65 +87,144 @@ fn vectors(n: usize) -> Vec<Record> {
 #[tokio::test]
 async fn a_collection_on_a_ready_cluster_is_created_in_the_data_plane() {
     let dp = start_data_plane().await;
-    let api = fake_api(vec![json(&ready_cluster("c")), json(&collection("docs", "c"))]).await;
+    let api = fake_api(vec![
+        json(&ready_cluster("c")),
+        json(&collection("docs", "c")),
+    ])
+    .await;
     let col = sync(&api, &dp, "docs").await;
 
     assert_eq!(col.metadata.finalizers, Some(vec![FINALIZER.to_string()]));
-    let info = dp.client().expect("client").get_collection("docs").await.expect("collection exists");
-    assert_eq!((info.dimension, info.metric), (4, akidb_client::Metric::Cosine));
+    let info = dp
+        .client()
+        .expect("client")
+        .get_collection("docs")
+        .await
+        .expect("collection exists");
+    assert_eq!(
+        (info.dimension, info.metric),
+        (4, akidb_client::Metric::Cosine)
+    );
     let (status, reason, _) = ready(&col);
     assert_eq!((status.as_str(), reason.as_str()), ("True", "Synced"));
-    assert_eq!(col.status.as_ref().and_then(|s| s.observed_generation), col.metadata.generation);
-    assert!(api.writes.take().iter().any(|w| w.kind == "Event"), "a Created event");
+    assert_eq!(
+        col.status.as_ref().and_then(|s| s.observed_generation),
+        col.metadata.generation
+    );
+    assert!(
+        api.writes.take().iter().any(|w| w.kind == "Event"),
+        "a Created event"
+    );
 }
 
 #[tokio::test]
 async fn an_unchanged_collection_reconciles_without_writes() {
     let dp = start_data_plane().await;
-    let api = fake_api(vec![json(&ready_cluster("c")), json(&collection("docs", "c"))]).await;
+    let api = fake_api(vec![
+        json(&ready_cluster("c")),
+        json(&collection("docs", "c")),
+    ])
+    .await;
     sync(&api, &dp, "docs").await;
     api.writes.take();
-    reconcile(Arc::new(get(&api, "docs").await), context(&api.client, dp.url())).await.expect("reconcile");
+    reconcile(
+        Arc::new(get(&api, "docs").await),
+        context(&api.client, dp.url()),
+    )
+    .await
+    .expect("reconcile");
     assert_eq!(api.writes.take(), vec![]);
 }
 
 #[tokio::test]
 async fn record_counts_are_refreshed_into_status() {
     let dp = start_data_plane().await;
-    let api = fake_api(vec![json(&ready_cluster("c")), json(&collection("docs", "c"))]).await;
+    let api = fake_api(vec![
+        json(&ready_cluster("c")),
+        json(&collection("docs", "c")),
+    ])
+    .await;
     sync(&api, &dp, "docs").await;
-    dp.client().expect("client").upsert("docs", vectors(7)).await.expect("upsert");
-    reconcile(Arc::new(get(&api, "docs").await), context(&api.client, dp.url())).await.expect("reconcile");
+    dp.client()
+        .expect("client")
+        .upsert("docs", vectors(7))
+        .await
+        .expect("upsert");
+    reconcile(
+        Arc::new(get(&api, "docs").await),
+        context(&api.client, dp.url()),
+    )
+    .await
+    .expect("reconcile");
     assert_eq!(get(&api, "docs").await.status.map(|s| s.records), Some(7));
 }
 
 #[tokio::test]
 async fn a_changed_dimension_is_reported_and_the_collection_left_alone() {
     let dp = start_data_plane().await;
-    let api = fake_api(vec![json(&ready_cluster("c")), json(&collection("docs", "c"))]).await;
+    let api = fake_api(vec![
+        json(&ready_cluster("c")),
+        json(&collection("docs", "c")),
+    ])
+    .await;
     let col = sync(&api, &dp, "docs").await;
-    dp.client().expect("client").upsert("docs", vectors(3)).await.expect("upsert");
+    dp.client()
+        .expect("client")
+        .upsert("docs", vectors(3))
+        .await
+        .expect("upsert");
 
     // The fake API does not run the CRD's CEL rules, so the change reaches the controller — as it
     // would on a cluster whose CRD predates them, or when the collection was made by hand.
     let changed = col.with_dimension(8);
-    reconcile(Arc::new(changed), context(&api.client, dp.url())).await.expect("reconcile");
+    reconcile(Arc::new(changed), context(&api.client, dp.url()))
+        .await
+        .expect("reconcile");
     let (status, reason, message) = ready(&get(&api, "docs").await);
-    assert_eq!((status.as_str(), reason.as_str()), ("False", "ImmutableFieldChanged"));
-    assert!(message.contains("dimension is 4 in the data plane but 8"), "{message}");
-    let info = dp.client().expect("client").get_collection("docs").await.expect("still there");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "ImmutableFieldChanged")
+    );
+    assert!(
+        message.contains("dimension is 4 in the data plane but 8"),
+        "{message}"
+    );
+    let info = dp
+        .client()
+        .expect("client")
+        .get_collection("docs")
+        .await
+        .expect("still there");
     assert_eq!((info.dimension, info.records), (4, 3));
 }
 
 #[tokio::test]
 async fn a_search_parameter_change_is_patched_into_the_data_plane() {
     let dp = start_data_plane().await;
-    let api = fake_api(vec![json(&ready_cluster("c")), json(&collection("docs", "c"))]).await;
+    let api = fake_api(vec![
+        json(&ready_cluster("c")),
+        json(&collection("docs", "c")),
+    ])
+    .await;
     let mut col = sync(&api, &dp, "docs").await;
     col.spec.index.ef_search = Some(128);
-    reconcile(Arc::new(col), context(&api.client, dp.url())).await.expect("reconcile");
-    let info = dp.client().expect("client").get_collection("docs").await.expect("collection");
-    assert!(matches!(info.index, akidb_client::IndexSpec::Hnsw { ef_search: 128, .. }), "{:?}", info.index);
+    reconcile(Arc::new(col), context(&api.client, dp.url()))
+        .await
+        .expect("reconcile");
+    let info = dp
+        .client()
+        .expect("client")
+        .get_collection("docs")
+        .await
+        .expect("collection");
+    assert!(
+        matches!(
+            info.index,
+            akidb_client::IndexSpec::Hnsw { ef_search: 128, .. }
+        ),
+        "{:?}",
+        info.index
+    );
 }
 
 #[tokio::test]
@@ -132,10 +233,21 @@ async fn a_collection_waits_until_its_cluster_is_ready() {
     let api = fake_api(vec![json(&cluster("c")), json(&collection("docs", "c"))]).await;
     let col = sync(&api, &dp, "docs").await;
     let (status, reason, message) = ready(&col);
-    assert_eq!((status.as_str(), reason.as_str()), ("False", "ClusterNotReady"));
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "ClusterNotReady")
+    );
     assert!(message.contains("\"c\""), "{message}");
-    let list = dp.client().expect("client").list_collections().await.expect("list");
-    assert!(list.collections.is_empty(), "nothing created before the cluster is Ready");
+    let list = dp
+        .client()
+        .expect("client")
+        .list_collections()
+        .await
+        .expect("list");
+    assert!(
+        list.collections.is_empty(),
+        "nothing created before the cluster is Ready"
+    );
 }
 
 #[tokio::test]
@@ -143,60 +255,112 @@ async fn a_missing_cluster_is_reported() {
     let dp = start_data_plane().await;
     let api = fake_api(vec![json(&collection("docs", "nope"))]).await;
     let (status, reason, _) = ready(&sync(&api, &dp, "docs").await);
-    assert_eq!((status.as_str(), reason.as_str()), ("False", "ClusterNotFound"));
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "ClusterNotFound")
+    );
 }
 
 #[tokio::test]
 async fn delete_policy_removes_the_collection_then_the_finalizer() {
     let dp = start_data_plane().await;
-    let col = collection("docs", "c").with_policy(DeletionPolicy::Delete).finalized().needs_delete();
+    let col = collection("docs", "c")
+        .with_policy(DeletionPolicy::Delete)
+        .finalized()
+        .needs_delete();
     let api = fake_api(vec![json(&ready_cluster("c")), json(&col)]).await;
     let client = dp.client().expect("client");
     create_in_data_plane(&client).await;
 
-    reconcile(Arc::new(get(&api, "docs").await), context(&api.client, dp.url())).await.expect("reconcile");
+    reconcile(
+        Arc::new(get(&api, "docs").await),
+        context(&api.client, dp.url()),
+    )
+    .await
+    .expect("reconcile");
     let err = client.get_collection("docs").await.expect_err("deleted");
     assert_eq!(err.code(), Some("collection_not_found"));
-    assert!(get_opt(&api, "docs").await.is_none(), "finalizer removed, object gone");
+    assert!(
+        get_opt(&api, "docs").await.is_none(),
+        "finalizer removed, object gone"
+    );
 }
 
 #[tokio::test]
 async fn retain_policy_keeps_the_collection_and_releases_the_resource() {
     let dp = start_data_plane().await;
-    let col = collection("docs", "c").with_policy(DeletionPolicy::Retain).finalized().needs_delete();
+    let col = collection("docs", "c")
+        .with_policy(DeletionPolicy::Retain)
+        .finalized()
+        .needs_delete();
     let api = fake_api(vec![json(&ready_cluster("c")), json(&col)]).await;
     let client = dp.client().expect("client");
     create_in_data_plane(&client).await;
 
-    reconcile(Arc::new(get(&api, "docs").await), context(&api.client, dp.url())).await.expect("reconcile");
+    reconcile(
+        Arc::new(get(&api, "docs").await),
+        context(&api.client, dp.url()),
+    )
+    .await
+    .expect("reconcile");
     assert!(client.get_collection("docs").await.is_ok(), "data kept");
-    assert!(get_opt(&api, "docs").await.is_none(), "finalizer removed, object gone");
+    assert!(
+        get_opt(&api, "docs").await.is_none(),
+        "finalizer removed, object gone"
+    );
 }
 
 #[tokio::test]
 async fn a_data_plane_that_is_down_keeps_the_finalizer_and_says_so() {
     let mut dp = start_data_plane().await;
-    let col = collection("docs", "c").with_policy(DeletionPolicy::Delete).finalized().needs_delete();
+    let col = collection("docs", "c")
+        .with_policy(DeletionPolicy::Delete)
+        .finalized()
+        .needs_delete();
     let api = fake_api(vec![json(&ready_cluster("c")), json(&col)]).await;
     dp.kill();
 
-    let res = reconcile(Arc::new(get(&api, "docs").await), context(&api.client, dp.url())).await;
-    assert!(matches!(res, Err(akidb_operator::Error::DataPlane(_))), "{res:?}");
+    let res = reconcile(
+        Arc::new(get(&api, "docs").await),
+        context(&api.client, dp.url()),
+    )
+    .await;
+    assert!(
+        matches!(res, Err(akidb_operator::Error::DataPlane(_))),
+        "{res:?}"
+    );
     let kept = get_opt(&api, "docs").await.expect("object still there");
     assert_eq!(kept.metadata.finalizers, Some(vec![FINALIZER.to_string()]));
     let (status, reason, _) = ready(&kept);
-    assert_eq!((status.as_str(), reason.as_str()), ("False", "DeleteFailed"));
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "DeleteFailed")
+    );
 }
 
 #[tokio::test]
 async fn a_data_plane_that_is_down_during_sync_is_a_condition_and_a_retry() {
     let mut dp = start_data_plane().await;
-    let api = fake_api(vec![json(&ready_cluster("c")), json(&collection("docs", "c").finalized())]).await;
+    let api = fake_api(vec![
+        json(&ready_cluster("c")),
+        json(&collection("docs", "c").finalized()),
+    ])
+    .await;
     dp.kill();
-    let res = reconcile(Arc::new(get(&api, "docs").await), context(&api.client, dp.url())).await;
-    assert!(matches!(res, Err(akidb_operator::Error::DataPlane(_))), "{res:?}");
+    let res = reconcile(
+        Arc::new(get(&api, "docs").await),
+        context(&api.client, dp.url()),
+    )
+    .await;
+    assert!(
+        matches!(res, Err(akidb_operator::Error::DataPlane(_))),
+        "{res:?}"
+    );
     let (status, reason, _) = ready(&get(&api, "docs").await);
-    assert_eq!((status.as_str(), reason.as_str()), ("False", "DataPlaneUnavailable"));
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "DataPlaneUnavailable")
+    );
 }
 
 async fn create_in_data_plane(client: &AkiClient) {

@@ -40,21 +40,44 @@ fn spec_defaults_in_rust_equal_the_serde_defaults() {
 #[test]
 fn crds_have_status_printer_columns_short_names_and_category() {
     let c = AkiCluster::crd();
-    let cols: Vec<String> = c.spec.versions[0].additional_printer_columns.clone().unwrap_or_default().into_iter().map(|c| c.name).collect();
+    let cols: Vec<String> = c.spec.versions[0]
+        .additional_printer_columns
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
     assert_eq!(cols, ["Ready", "Version", "Replicas", "Active", "Age"]);
-    assert!(c.spec.versions[0].subresources.as_ref().and_then(|s| s.status.as_ref()).is_some());
+    assert!(c.spec.versions[0]
+        .subresources
+        .as_ref()
+        .and_then(|s| s.status.as_ref())
+        .is_some());
     assert_eq!(c.spec.names.short_names, Some(vec!["akc".to_string()]));
     assert_eq!(c.spec.names.categories, Some(vec!["akidb".to_string()]));
     assert_eq!(c.spec.scope, "Namespaced");
     let c = AkiCollection::crd();
-    let cols: Vec<String> = c.spec.versions[0].additional_printer_columns.clone().unwrap_or_default().into_iter().map(|c| c.name).collect();
-    assert_eq!(cols, ["Cluster", "Dimension", "Metric", "Records", "Ready", "Age"]);
+    let cols: Vec<String> = c.spec.versions[0]
+        .additional_printer_columns
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        cols,
+        ["Cluster", "Dimension", "Metric", "Records", "Ready", "Age"]
+    );
     assert_eq!(c.spec.names.categories, Some(vec!["akidb".to_string()]));
 }
 
 fn schema<K: CustomResourceExt>() -> Value {
     let crd = K::crd();
-    let s = crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()).expect("schema");
+    let s = crd.spec.versions[0]
+        .schema
+        .as_ref()
+        .and_then(|s| s.open_api_v3_schema.as_ref())
+        .expect("schema");
     serde_json::to_value(s).expect("json")
 }
 
@@ -70,14 +93,26 @@ fn changing_dimension_metric_or_index_type_is_rejected_by_cel() {
     let old = collection(4, "cosine", json!({"type": "hnsw"}));
     assert!(v.validate(&s, &old, Some(&old)).is_ok());
     let ef = collection(4, "cosine", json!({"type": "hnsw", "efSearch": 128}));
-    assert!(v.validate(&s, &ef, Some(&old)).is_ok(), "search parameters may change");
+    assert!(
+        v.validate(&s, &ef, Some(&old)).is_ok(),
+        "search parameters may change"
+    );
     for (new, field) in [
-        (collection(8, "cosine", json!({"type": "hnsw"})), "dimension"),
+        (
+            collection(8, "cosine", json!({"type": "hnsw"})),
+            "dimension",
+        ),
         (collection(4, "l2", json!({"type": "hnsw"})), "metric"),
-        (collection(4, "cosine", json!({"type": "flat"})), "index.type"),
+        (
+            collection(4, "cosine", json!({"type": "flat"})),
+            "index.type",
+        ),
     ] {
         let err = v.validate(&s, &new, Some(&old)).expect_err(field);
-        assert!(format!("{err:?}").contains(&format!("{field} is immutable")), "{field}: {err:?}");
+        assert!(
+            format!("{err:?}").contains(&format!("{field} is immutable")),
+            "{field}: {err:?}"
+        );
     }
 }
 
@@ -85,9 +120,19 @@ fn changing_dimension_metric_or_index_type_is_rejected_by_cel() {
 fn index_types_require_their_parameters() {
     let v = Validator::new();
     let s = schema::<AkiCollection>();
-    assert!(v.validate(&s, &collection(4, "l2", json!({"type": "ivf_flat"})), None).is_err());
-    assert!(v.validate(&s, &collection(4, "l2", json!({"type": "ivf_flat", "nlist": 16})), None).is_ok());
-    assert!(v.validate(&s, &collection(4, "l2", json!({"type": "factory"})), None).is_err());
+    assert!(v
+        .validate(&s, &collection(4, "l2", json!({"type": "ivf_flat"})), None)
+        .is_err());
+    assert!(v
+        .validate(
+            &s,
+            &collection(4, "l2", json!({"type": "ivf_flat", "nlist": 16})),
+            None
+        )
+        .is_ok());
+    assert!(v
+        .validate(&s, &collection(4, "l2", json!({"type": "factory"})), None)
+        .is_err());
 }
 
 #[test]
@@ -96,9 +141,17 @@ fn s3_tiering_without_a_bucket_is_rejected_by_cel() {
     let s = schema::<AkiCluster>();
     let c = |spec: Value| json!({"apiVersion": "akidb.io/v1alpha1", "kind": "AkiCluster", "metadata": {"name": "a"}, "spec": spec});
     assert!(v.validate(&s, &c(json!({})), None).is_ok());
-    let err = v.validate(&s, &c(json!({"tiering": "s3_only"})), None).expect_err("needs a bucket");
+    let err = v
+        .validate(&s, &c(json!({"tiering": "s3_only"})), None)
+        .expect_err("needs a bucket");
     assert!(format!("{err:?}").contains("objectStore"), "{err:?}");
-    assert!(v.validate(&s, &c(json!({"tiering": "s3_only", "objectStore": {"bucket": "vectors"}})), None).is_ok());
+    assert!(v
+        .validate(
+            &s,
+            &c(json!({"tiering": "s3_only", "objectStore": {"bucket": "vectors"}})),
+            None
+        )
+        .is_ok());
 }
 
 /// Every AkiCluster/AkiCollection in `config/samples/` parses into the Rust types and passes the CEL rules.
@@ -117,11 +170,13 @@ fn samples_parse_and_pass_the_cel_rules() {
             let value: Value = serde::Deserialize::deserialize(doc).expect("yaml");
             let (schema, kind) = match value["kind"].as_str() {
                 Some("AkiCluster") => {
-                    serde_json::from_value::<AkiCluster>(value.clone()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    serde_json::from_value::<AkiCluster>(value.clone())
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                     (schema::<AkiCluster>(), "AkiCluster")
                 }
                 Some("AkiCollection") => {
-                    serde_json::from_value::<AkiCollection>(value.clone()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    serde_json::from_value::<AkiCollection>(value.clone())
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                     (schema::<AkiCollection>(), "AkiCollection")
                 }
                 _ => continue,
@@ -132,5 +187,8 @@ fn samples_parse_and_pass_the_cel_rules() {
             seen += 1;
         }
     }
-    assert!(seen >= 4, "expected at least two clusters and two collections, found {seen}");
+    assert!(
+        seen >= 4,
+        "expected at least two clusters and two collections, found {seen}"
+    );
 }

@@ -7,7 +7,8 @@ BIN="$1"; SECONDS_IDLE="${2:-30}"
 DIR="$(mktemp -d)"; HERE="$(cd "$(dirname "$0")" && pwd)"
 API_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 HTTP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 "$HERE/stub_apiserver.py" "$API_PORT" & API_PID=$!
+python3 "$HERE/stub_apiserver.py" "$API_PORT" "$DIR/requests.log" & API_PID=$!
+for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$API_PORT/version" >/dev/null && break; sleep 0.1; done
 cat > "$DIR/kubeconfig" <<KC
 apiVersion: v1
 kind: Config
@@ -23,7 +24,9 @@ trap cleanup EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
 sleep "$SECONDS_IDLE"
 grep -q '"became leader"' "$DIR/operator.log" || { echo "operator did not become leader:"; cat "$DIR/operator.log"; exit 1; }
+echo "watches open: $(grep -c 'watch=true' "$DIR/requests.log")"; grep 'watch=true' "$DIR/requests.log" | sed -E 's/\?.*labelSelector=([^&]*).*/ labelSelector=\1/; s/\?.*//' | sort | sed 's/^/  /'
 echo "after ${SECONDS_IDLE}s idle:"; grep -E 'VmRSS|VmHWM' "/proc/$OP_PID/status"
 curl -fs "http://127.0.0.1:$HTTP_PORT/metrics" | grep -c '^akidb_operator' | sed 's/^/metric lines: /'
-kill -TERM "$OP_PID"; wait "$OP_PID" && echo "exit after SIGTERM: 0"
-grep -c '"akidb-operator stopped"' "$DIR/operator.log" | sed 's/^/graceful stop logged: /'
+kill -TERM "$OP_PID"; rc=0; wait "$OP_PID" || rc=$?
+echo "exit code after SIGTERM: $rc"
+tail -n 5 "$DIR/operator.log"

@@ -2,7 +2,7 @@
 """A stub Kubernetes API server for measuring the operator's idle footprint without a cluster.
 
 It answers every list with an empty list, holds every watch open (no events), and stores Leases
-so leader election succeeds. Nothing else. Usage: stub_apiserver.py PORT
+so leader election succeeds. Nothing else. Usage: stub_apiserver.py PORT [REQUEST_LOG]
 """
 import json
 import sys
@@ -11,6 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+LOG = open(sys.argv[2], "a") if len(sys.argv) > 2 else None
 leases = {}
 lock = threading.Lock()
 rv = [1]
@@ -27,6 +28,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def parse_request(self):
+        ok = super().parse_request()
+        if ok and LOG is not None:
+            with lock:
+                LOG.write(f"{self.command} {self.path}\n")
+                LOG.flush()
+        return ok
 
     def send_json(self, code, body):
         data = json.dumps(body).encode()

@@ -10,6 +10,7 @@ use faiss::{index_factory, Index, MetricType};
 
 use crate::dataset::Dataset;
 use crate::report::{latency_histogram, record_latency, FaissReport, LatencyStats, QueryPhase};
+use crate::server::CpuWindow;
 use crate::truth::recall_at_k;
 
 /// The index type and its parameters, shared by the FAISS reference and the server collection.
@@ -174,12 +175,14 @@ pub fn run(
     }
     let chunk = 10_000usize;
     let pb = crate::bar(ds.n() as u64, "faiss add");
+    let cpu = CpuWindow::start(None);
     let t = Instant::now();
     for part in ds.base.chunks(chunk * ds.dim) {
         index.add(part).context("faiss add")?;
         pb.inc((part.len() / ds.dim) as u64);
     }
     let add_s = t.elapsed().as_secs_f64();
+    let add_cpu = cpu.finish();
     pb.finish_and_clear();
     match choice {
         IndexChoice::Hnsw { ef_search, .. } => {
@@ -204,6 +207,7 @@ pub fn run(
     let mut hist = latency_histogram();
     let mut found: Vec<Option<Vec<u32>>> = vec![None; nq];
     let pb = crate::spinner("faiss queries");
+    let cpu = CpuWindow::start(None);
     let started = Instant::now();
     let mut issued = 0u64;
     while !len.done(issued, nq, started) {
@@ -226,12 +230,15 @@ pub fn run(
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let search_cpu = cpu.finish();
     pb.finish_and_clear();
     Ok(FaissReport {
         factory,
         train_s,
         add_s,
         add_vectors_per_s: ds.n() as f64 / add_s.max(1e-9),
+        add_cpu_cores: add_cpu.bench,
+        add_machine_cpu_cores: add_cpu.machine,
         index_bytes,
         search: QueryPhase {
             name: "faiss-inprocess".into(),
@@ -243,7 +250,8 @@ pub fn run(
             recall_at_k: recall_at_k(truth, &found, k),
             latency: LatencyStats::from_histogram_us(&hist),
             server_cpu_cores: None,
-            bench_cpu_cores: None,
+            bench_cpu_cores: search_cpu.bench,
+            machine_cpu_cores: search_cpu.machine,
             first_error: None,
         },
     })

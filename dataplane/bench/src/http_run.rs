@@ -34,7 +34,7 @@ pub async fn ingest(
     let retries = Arc::new(AtomicU64::new(0));
     let requests = Arc::new(AtomicU64::new(0));
     let pb = crate::bar(n as u64, "server ingest");
-    let cpu = CpuWindow::start(server_pid);
+    let cpu = CpuWindow::start(Some(server_pid));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..concurrency.max(1) {
@@ -95,7 +95,7 @@ pub async fn ingest(
         anomalies.extend(joined.context("ingest task panicked")??);
     }
     let secs = started.elapsed().as_secs_f64();
-    let (server_cores, _) = cpu.finish();
+    let cpu = cpu.finish();
     pb.finish_and_clear();
     Ok((
         IngestStats {
@@ -107,7 +107,9 @@ pub async fn ingest(
             secs,
             vectors_per_s: n as f64 / secs.max(1e-9),
             visible_after_s: None,
-            server_cpu_cores: server_cores,
+            server_cpu_cores: cpu.server,
+            bench_cpu_cores: cpu.bench,
+            machine_cpu_cores: cpu.machine,
         },
         anomalies,
     ))
@@ -168,7 +170,7 @@ pub async fn query_phase(
     }
     let next = Arc::new(AtomicU64::new(0));
     let pb = crate::spinner(name);
-    let cpu = CpuWindow::start(server_pid);
+    let cpu = CpuWindow::start(Some(server_pid));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..clients.max(1) {
@@ -237,7 +239,7 @@ pub async fn query_phase(
         anomalies.extend(t.anomalies);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let (server_cores, bench_cores) = cpu.finish();
+    let cpu = cpu.finish();
     pb.finish_and_clear();
     Ok((
         QueryPhase {
@@ -249,8 +251,9 @@ pub async fn query_phase(
             qps: ok as f64 / elapsed.max(1e-9),
             recall_at_k: recall_at_k(&ctx.truth, &found, ctx.k),
             latency: LatencyStats::from_histogram_us(&hist),
-            server_cpu_cores: server_cores,
-            bench_cpu_cores: bench_cores,
+            server_cpu_cores: cpu.server,
+            bench_cpu_cores: cpu.bench,
+            machine_cpu_cores: cpu.machine,
             first_error,
         },
         anomalies,

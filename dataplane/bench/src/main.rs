@@ -255,6 +255,7 @@ async fn run(args: Args) -> Result<Report> {
         Some(bin)
     };
 
+    let load_average_at_start = server::load_average();
     let t = Instant::now();
     eprintln!("dataset: preparing");
     let ds = load_dataset(&args)?;
@@ -324,6 +325,7 @@ async fn run(args: Args) -> Result<Report> {
         cpus: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
+        load_average_at_start,
         dataset: DatasetInfo {
             source: ds.source.clone(),
             n: ds.n(),

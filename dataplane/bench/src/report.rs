@@ -59,6 +59,8 @@ pub struct QueryPhase {
     pub server_cpu_cores: Option<f64>,
     /// The same for this benchmark process (the HTTP clients share the machine).
     pub bench_cpu_cores: Option<f64>,
+    /// Busy time of all CPUs of the machine over the phase (server + bench + anything else).
+    pub machine_cpu_cores: Option<f64>,
     pub first_error: Option<String>,
 }
 
@@ -69,6 +71,9 @@ pub struct FaissReport {
     /// Wall time of `add` (after training) for all base vectors.
     pub add_s: f64,
     pub add_vectors_per_s: f64,
+    /// CPU cores this process used during `add` (FAISS's OpenMP threads).
+    pub add_cpu_cores: Option<f64>,
+    pub add_machine_cpu_cores: Option<f64>,
     /// Size of the index written by `faiss::write_index`.
     pub index_bytes: u64,
     pub search: QueryPhase,
@@ -88,6 +93,8 @@ pub struct IngestStats {
     /// Seconds after the last acknowledgement until `GET` of the collection reported all records.
     pub visible_after_s: Option<f64>,
     pub server_cpu_cores: Option<f64>,
+    pub bench_cpu_cores: Option<f64>,
+    pub machine_cpu_cores: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -150,6 +157,8 @@ pub struct Report {
     pub k: usize,
     pub search_params: String,
     pub cpus: usize,
+    /// 1-minute load average when the run started; other work on the machine skews every figure.
+    pub load_average_at_start: Option<f64>,
     pub dataset: DatasetInfo,
     pub faiss: FaissReport,
     pub server: Option<ServerReport>,
@@ -203,6 +212,16 @@ impl Report {
             self.k,
             self.cpus
         );
+        if let Some(l) = self
+            .load_average_at_start
+            .filter(|l| *l > 0.5 * self.cpus as f64)
+        {
+            let _ = writeln!(
+                o,
+                "NOTE: load average {l:.2} on {} CPUs at start: other work shares the machine and skews timings",
+                self.cpus
+            );
+        }
         let _ = writeln!(
             o,
             "\n{:<18} {:>10} {:>10} {:>9} {:>9} {:>8}",
@@ -228,23 +247,30 @@ impl Report {
         let r = &self.ratios;
         let ratio = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.3}"));
         let _ = writeln!(o);
+        let cores = |c: Option<f64>| c.map_or("n/a".to_string(), |c| format!("{c:.2}"));
         let _ = writeln!(
             o,
-            "ingest      faiss add {:.0} vec/s (train {:.2} s, add {:.2} s)",
-            f.add_vectors_per_s, f.train_s, f.add_s
+            "ingest      faiss add {:.0} vec/s (train {:.2} s, add {:.2} s; CPU cores: faiss {}, machine {})",
+            f.add_vectors_per_s,
+            f.train_s,
+            f.add_s,
+            cores(f.add_cpu_cores),
+            cores(f.add_machine_cpu_cores)
         );
         if let Some(s) = &self.server {
             let i = &s.ingest;
             let _ = writeln!(
                 o,
-                "            server {:.0} vec/s ({} vectors in {:.2} s, batch {}, {} concurrent, {} retries{}); server/faiss = {}",
+                "            server {:.0} vec/s ({} vectors in {:.2} s, batch {}, {} in flight, {} retries; CPU cores: server {}, bench {}, machine {}); server/faiss = {}",
                 i.vectors_per_s,
                 i.vectors,
                 i.secs,
                 i.batch,
                 i.concurrency,
                 i.retries,
-                i.server_cpu_cores.map_or(String::new(), |c| format!(", server CPU {c:.2} cores")),
+                cores(i.server_cpu_cores),
+                cores(i.bench_cpu_cores),
+                cores(i.machine_cpu_cores),
                 ratio(r.ingest_server_over_faiss)
             );
             let _ = writeln!(
@@ -255,13 +281,14 @@ impl Report {
                 ratio(r.qps_server_n_clients_over_faiss),
                 self.search_params
             );
-            if let Some(p) = s.phases.get(1) {
+            for p in &s.phases {
                 let _ = writeln!(
                     o,
-                    "CPU         server process during {}: {} cores; bench process: {} cores ({} CPUs online)",
+                    "CPU         during {}: server process {} cores, bench process {} cores, whole machine {} of {} cores",
                     p.name,
-                    p.server_cpu_cores.map_or("n/a".into(), |c| format!("{c:.2}")),
-                    p.bench_cpu_cores.map_or("n/a".into(), |c| format!("{c:.2}")),
+                    cores(p.server_cpu_cores),
+                    cores(p.bench_cpu_cores),
+                    cores(p.machine_cpu_cores),
                     self.cpus
                 );
             }

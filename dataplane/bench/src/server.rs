@@ -8,7 +8,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use akidb_client::AkiClient;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use rustix::process::{kill_process, Pid, Signal};
 
 /// A running server; killed (SIGKILL) and reaped when dropped, so an error anywhere in the benchmark
@@ -169,7 +169,18 @@ fn parse_status_rss(text: &str) -> Result<(u64, u64)> {
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-/// User + system CPU time of a whole process (all threads) at an instant.
+/// Where a CPU sample is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuSource {
+    /// A process by pid (all its threads).
+    Process(u32),
+    /// This process.
+    Myself,
+    /// The whole machine (`/proc/stat`, busy time of all CPUs).
+    Machine,
+}
+
+/// CPU time (user + system, or the machine's busy time) at an instant.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuSample {
     cpu_s: f64,
@@ -177,14 +188,17 @@ pub struct CpuSample {
 }
 
 impl CpuSample {
-    /// `pid` `None` is this process.
-    pub fn take(pid: Option<u32>) -> Result<Self> {
-        let path = match pid {
-            Some(p) => format!("/proc/{p}/stat"),
-            None => "/proc/self/stat".to_string(),
+    pub fn take(src: CpuSource) -> Result<Self> {
+        let path = match src {
+            CpuSource::Process(p) => format!("/proc/{p}/stat"),
+            CpuSource::Myself => "/proc/self/stat".to_string(),
+            CpuSource::Machine => "/proc/stat".to_string(),
         };
         let text = fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-        let ticks = parse_stat_ticks(&text)?;
+        let ticks = match src {
+            CpuSource::Machine => parse_machine_busy_ticks(&text)?,
+            _ => parse_stat_ticks(&text)?,
+        };
         Ok(CpuSample {
             cpu_s: ticks as f64 / rustix::param::clock_ticks_per_second() as f64,
             at: Instant::now(),
@@ -218,33 +232,69 @@ fn parse_stat_ticks(text: &str) -> Result<u64> {
     Ok(get(14)? + get(15)?)
 }
 
-/// A pair of CPU samples of the server and of this process around a phase.
+/// Busy ticks of all CPUs from the `cpu` line of `/proc/stat`: user + nice + system + irq +
+/// softirq + steal (idle and iowait excluded; guest time is already inside user).
+fn parse_machine_busy_ticks(text: &str) -> Result<u64> {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("cpu "))
+        .context("no cpu line in /proc/stat")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse::<u64>().context("bad /proc/stat number"))
+        .collect::<Result<_>>()?;
+    ensure!(v.len() >= 8, "short cpu line in /proc/stat");
+    Ok(v[0] + v[1] + v[2] + v[5] + v[6] + v[7])
+}
+
+/// The 1-minute load average.
+pub fn load_average() -> Option<f64> {
+    fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// CPU cores used over a window, by source.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuUse {
+    pub server: Option<f64>,
+    pub bench: Option<f64>,
+    pub machine: Option<f64>,
+}
+
+/// CPU samples of the server (if any), this process and the machine around a phase.
 pub struct CpuWindow {
+    pid: Option<u32>,
     server: Option<CpuSample>,
     bench: Option<CpuSample>,
-    pid: u32,
+    machine: Option<CpuSample>,
 }
 
 impl CpuWindow {
-    pub fn start(pid: u32) -> Self {
+    pub fn start(pid: Option<u32>) -> Self {
         CpuWindow {
-            server: CpuSample::take(Some(pid)).ok(),
-            bench: CpuSample::take(None).ok(),
             pid,
+            server: pid.and_then(|p| CpuSample::take(CpuSource::Process(p)).ok()),
+            bench: CpuSample::take(CpuSource::Myself).ok(),
+            machine: CpuSample::take(CpuSource::Machine).ok(),
         }
     }
 
-    /// (server cores, bench cores) over the window.
-    pub fn finish(&self) -> (Option<f64>, Option<f64>) {
-        let s = self.server.and_then(|a| {
-            CpuSample::take(Some(self.pid))
-                .ok()
-                .and_then(|b| a.cores_until(&b))
-        });
-        let b = self
-            .bench
-            .and_then(|a| CpuSample::take(None).ok().and_then(|b| a.cores_until(&b)));
-        (s, b)
+    pub fn finish(&self) -> CpuUse {
+        let over = |a: Option<CpuSample>, src: CpuSource| {
+            a.and_then(|a| CpuSample::take(src).ok().and_then(|b| a.cores_until(&b)))
+        };
+        CpuUse {
+            server: self
+                .pid
+                .and_then(|p| over(self.server, CpuSource::Process(p))),
+            bench: over(self.bench, CpuSource::Myself),
+            machine: over(self.machine, CpuSource::Machine),
+        }
     }
 }
 
@@ -261,6 +311,13 @@ mod tests {
     }
 
     #[test]
+    fn machine_stat_parsing() {
+        let text = "cpu  100 5 20 1000 7 1 2 3 50 0\ncpu0 1 1 1 1 1 1 1 1 1 1\n";
+        assert_eq!(parse_machine_busy_ticks(text).expect("parse"), 131);
+        assert!(parse_machine_busy_ticks("cpu0 1 2\n").is_err());
+    }
+
+    #[test]
     fn status_parsing() {
         let s = "Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n";
         assert_eq!(
@@ -272,13 +329,13 @@ mod tests {
 
     #[test]
     fn own_process_can_be_sampled() {
-        let a = CpuSample::take(None).expect("sample");
+        let a = CpuSample::take(CpuSource::Myself).expect("sample");
         let mut x = 0u64;
         for i in 0..5_000_000u64 {
             x = x.wrapping_mul(31).wrapping_add(i);
         }
         std::hint::black_box(x);
-        let b = CpuSample::take(None).expect("sample");
+        let b = CpuSample::take(CpuSource::Myself).expect("sample");
         assert_eq!(a.cores_until(&b), None);
         let earlier = CpuSample {
             cpu_s: a.cpu_s - 1.5,
@@ -287,5 +344,7 @@ mod tests {
         let cores = earlier.cores_until(&b).expect("window over a second");
         assert!((0.7..2.0).contains(&cores), "{cores}");
         assert!(rss_bytes(std::process::id()).expect("rss").0 > 0);
+        assert!(CpuSample::take(CpuSource::Machine).is_ok());
+        assert!(load_average().is_some());
     }
 }

@@ -56,7 +56,35 @@ impl Drop for Params {
     }
 }
 
-fn build_params(bitmap: Option<&[u8]>, nprobe: Option<usize>) -> Result<Params, FaissCallError> {
+/// The IVF index inside `index` (itself, or under `IndexPreTransform` layers), if any.
+fn find_ivf(index: *mut FaissIndex) -> Option<*mut FaissIndexIVF> {
+    let mut cur = index;
+    for _ in 0..4 {
+        // SAFETY: the casts are dynamic_casts returning null on mismatch; `cur` is a live index
+        // owned by the caller's `IndexImpl`.
+        unsafe {
+            let ivf = faiss_IndexIVF_cast(cur);
+            if !ivf.is_null() {
+                return Some(ivf);
+            }
+            let pre = faiss_IndexPreTransform_cast(cur);
+            if pre.is_null() {
+                return None;
+            }
+            cur = faiss_IndexPreTransform_index(pre);
+        }
+    }
+    None
+}
+
+/// Builds parameters of the type the index expects: FAISS's IVF search rejects plain
+/// `SearchParameters`, and `SearchParametersIVF` would otherwise reset nprobe to 1, so IVF gets
+/// IVF parameters carrying the requested (or the index's current) nprobe.
+fn build_params(
+    index: *mut FaissIndex,
+    bitmap: Option<&[u8]>,
+    nprobe: Option<usize>,
+) -> Result<Params, FaissCallError> {
     let mut out = Params {
         params: ptr::null_mut(),
         selector: ptr::null_mut(),
@@ -73,8 +101,9 @@ fn build_params(bitmap: Option<&[u8]>, nprobe: Option<usize>) -> Result<Params, 
             ))?;
             out.selector = sel as *mut FaissIDSelector;
         }
-        match nprobe {
-            Some(np) => {
+        match find_ivf(index) {
+            Some(ivf) => {
+                let np = nprobe.unwrap_or_else(|| faiss_IndexIVF_nprobe(ivf));
                 let mut p: *mut FaissSearchParametersIVF = ptr::null_mut();
                 check(faiss_SearchParametersIVF_new_with(
                     &mut p,
@@ -95,7 +124,7 @@ fn build_params(bitmap: Option<&[u8]>, nprobe: Option<usize>) -> Result<Params, 
 }
 
 /// k-NN search of `queries` (row-major, `nq * d`). `bitmap` selects allowed ids (bit i of byte
-/// i/8, LSB first); `nprobe` applies only to a top-level IVF index. Returns distances and labels
+/// i/8, LSB first); `nprobe` applies when the index is (or wraps) an IVF index. Returns distances and labels
 /// (`-1` where fewer than k matched), `nq * k` each.
 pub fn search(
     index: &IndexImpl,
@@ -112,7 +141,7 @@ pub fn search(
         return Ok((distances, labels));
     }
     let raw = index.inner_ptr();
-    if bitmap.is_none() && nprobe.is_none() {
+    if bitmap.is_none() && (nprobe.is_none() || find_ivf(raw).is_none()) {
         // SAFETY: buffers sized nq*k; index pointer valid for the borrow; FAISS search is const.
         unsafe {
             check(faiss_Index_search(
@@ -126,7 +155,7 @@ pub fn search(
         }
         return Ok((distances, labels));
     }
-    let params = build_params(bitmap, nprobe)?;
+    let params = build_params(raw, bitmap, nprobe)?;
     // SAFETY: as above; `params` (and the bitmap it points into) live until after the call.
     unsafe {
         check(faiss_Index_search_with_params(
@@ -141,10 +170,4 @@ pub fn search(
     }
     drop(params);
     Ok((distances, labels))
-}
-
-/// True when the top-level index is an `IndexIVF` (so `SearchParametersIVF` applies).
-pub fn is_ivf(index: &IndexImpl) -> bool {
-    // SAFETY: faiss_IndexIVF_cast is a dynamic_cast returning null on mismatch.
-    unsafe { !faiss_IndexIVF_cast(index.inner_ptr()).is_null() }
 }

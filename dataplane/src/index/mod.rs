@@ -63,7 +63,8 @@ pub fn factory_string(spec: &IndexSpec) -> String {
         IndexSpec::Flat => "Flat".to_string(),
         IndexSpec::Hnsw { m, .. } => format!("HNSW{m},Flat"),
         IndexSpec::IvfFlat { nlist, .. } => format!("IVF{nlist},Flat"),
-        IndexSpec::IvfPq { nlist, m, nbits, .. } => format!("IVF{nlist},PQ{m}x{nbits}"),
+        // `np`: no polysemous training, which only serves Hamming-code search and costs minutes.
+        IndexSpec::IvfPq { nlist, m, nbits, .. } => format!("IVF{nlist},PQ{m}x{nbits}np"),
         IndexSpec::Factory { description } => description.clone(),
     }
 }
@@ -248,7 +249,7 @@ impl VectorIndex {
             Some(ef) => self.read_with_ef(ef)?,
             None => RwLockUpgradableReadGuard::downgrade(self.state.upgradable_read()),
         };
-        let nprobe = self.wanted_nprobe(params, &guard.index);
+        let nprobe = self.wanted_nprobe(params);
         Ok(ffi::search(&guard.index, queries, k, bitmap, nprobe)?)
     }
 
@@ -259,13 +260,12 @@ impl VectorIndex {
         }
     }
 
-    fn wanted_nprobe(&self, params: &SearchParams, index: &IndexImpl) -> Option<usize> {
+    fn wanted_nprobe(&self, params: &SearchParams) -> Option<usize> {
         let default = match &self.spec {
             IndexSpec::IvfFlat { nprobe, .. } | IndexSpec::IvfPq { nprobe, .. } => Some(*nprobe),
             _ => None,
         };
-        let np = params.nprobe.or(default)?;
-        ffi::is_ivf(index).then_some(np as usize)
+        params.nprobe.or(default).map(|n| n as usize)
     }
 
     /// A read guard on an index whose `efSearch` is `ef`; queries wanting the same value share it.

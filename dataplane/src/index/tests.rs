@@ -103,3 +103,27 @@ fn invalid_specs_are_rejected() {
     assert!(validate_spec(&pq, 16).is_err(), "m must divide dim");
     assert!(validate_spec(&IndexSpec::default(), 16).is_ok());
 }
+
+
+#[test]
+fn ivf_factory_search_with_a_selector_keeps_its_nprobe() {
+    let dim = 8;
+    let v = data(2500, dim, 4);
+    let spec = IndexSpec::Factory {
+        description: "IVF8,Flat".into(),
+    };
+    let idx = VectorIndex::new(&spec, Metric::L2, dim as u32).expect("index");
+    idx.catch_up(0, &v).expect("add");
+    assert_eq!(idx.ntotal(), 2500);
+    let all = vec![0xffu8; 313];
+    let p = SearchParams {
+        nprobe: Some(8),
+        ..Default::default()
+    };
+    let (_, labels) = idx.search(&v[..dim], 5, Some(&all), &p).expect("search with selector");
+    assert_eq!(labels[0], 0, "nprobe=8 of 8 lists is exact");
+    let (_, labels) = idx
+        .search(&v[..dim], 5, Some(&all), &SearchParams::default())
+        .expect("selector without nprobe");
+    assert!(labels.iter().all(|l| *l >= 0));
+}

@@ -39,7 +39,9 @@ const PROGRESS_CHECK: std::time::Duration = std::time::Duration::from_secs(30);
 /// Reconciles one AkiCluster.
 pub async fn reconcile(cluster: Arc<AkiCluster>, ctx: Arc<Context>) -> Result<Action> {
     let _timer = ctx.metrics.reconcile_started(CONTROLLER);
-    let ns = cluster.namespace().ok_or(Error::MissingMetadata("metadata.namespace"))?;
+    let ns = cluster
+        .namespace()
+        .ok_or(Error::MissingMetadata("metadata.namespace"))?;
     let api: Api<AkiCluster> = Api::namespaced(ctx.client.clone(), &ns);
     let oref = cluster.object_ref(&());
 
@@ -47,7 +49,14 @@ pub async fn reconcile(cluster: Arc<AkiCluster>, ctx: Arc<Context>) -> Result<Ac
     if let Err(invalid) = validate::validate(&cluster, &refs) {
         let st = status::desired(&cluster, status::Observed::Invalid(&invalid), &now());
         if degraded_reason_changed(&cluster, invalid.reason) {
-            ctx.event(&oref, EventType::Warning, invalid.reason, "Validate", invalid.message.clone()).await;
+            ctx.event(
+                &oref,
+                EventType::Warning,
+                invalid.reason,
+                "Validate",
+                invalid.message.clone(),
+            )
+            .await;
         }
         status::write(&api, &cluster, st).await?;
         tracing::info!(cluster = %cluster.name_any(), reason = invalid.reason, "cluster spec not usable");
@@ -64,7 +73,14 @@ pub async fn reconcile(cluster: Arc<AkiCluster>, ctx: Arc<Context>) -> Result<Ac
         Err(e) => {
             let msg = e.to_string();
             if degraded_reason_changed(&cluster, "ApplyFailed") {
-                ctx.event(&oref, EventType::Warning, "ApplyFailed", "Apply", msg.clone()).await;
+                ctx.event(
+                    &oref,
+                    EventType::Warning,
+                    "ApplyFailed",
+                    "Apply",
+                    msg.clone(),
+                )
+                .await;
             }
             let st = status::desired(&cluster, status::Observed::ApplyFailed(msg), &now());
             if let Err(se) = status::write(&api, &cluster, st).await {
@@ -95,9 +111,18 @@ async fn apply_all(
     Ok(sts)
 }
 
-async fn apply_one<K>(ctx: &Context, ns: &str, oref: &k8s_openapi::api::core::v1::ObjectReference, obj: K) -> Result<K>
+async fn apply_one<K>(
+    ctx: &Context,
+    ns: &str,
+    oref: &k8s_openapi::api::core::v1::ObjectReference,
+    obj: K,
+) -> Result<K>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Serialize + DeserializeOwned + Clone + std::fmt::Debug,
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + std::fmt::Debug,
 {
     let api: Api<K> = Api::namespaced(ctx.client.clone(), ns);
     let kind = K::kind(&()).to_string();
@@ -109,17 +134,32 @@ where
         Outcome::Unchanged => return Ok(live),
     };
     tracing::info!(%kind, %name, outcome = verb, "applied child object");
-    ctx.event(oref, EventType::Normal, reason, "Apply", format!("{kind} {name} {verb}")).await;
+    ctx.event(
+        oref,
+        EventType::Normal,
+        reason,
+        "Apply",
+        format!("{kind} {name} {verb}"),
+    )
+    .await;
     Ok(live)
 }
 
 fn degraded_reason_changed(cluster: &AkiCluster, reason: &str) -> bool {
-    let conds = cluster.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let conds = cluster
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
     find(conds, DEGRADED).is_none_or(|c| c.reason != reason || c.status != "True")
 }
 
 fn key(cluster: &AkiCluster) -> String {
-    format!("{}/{}", cluster.namespace().unwrap_or_default(), cluster.name_any())
+    format!(
+        "{}/{}",
+        cluster.namespace().unwrap_or_default(),
+        cluster.name_any()
+    )
 }
 
 /// Requeue with exponential backoff after a failed reconcile.
@@ -131,22 +171,29 @@ pub fn error_policy(cluster: Arc<AkiCluster>, error: &Error, ctx: Arc<Context>) 
 
 /// Runs the controller until `shutdown` resolves. Watches AkiClusters, and only the children
 /// labelled as managed by the operator.
-pub async fn run(ctx: Arc<Context>, namespace: Option<String>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+pub async fn run(
+    ctx: Arc<Context>,
+    namespace: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     let client = ctx.client.clone();
     let owned = watcher::Config::default().labels(MANAGED_BY_SELECTOR);
-    Controller::new(scoped::<AkiCluster>(&client, &namespace), watcher::Config::default())
-        .owns(scoped::<StatefulSet>(&client, &namespace), owned.clone())
-        .owns(scoped::<Service>(&client, &namespace), owned.clone())
-        .owns(scoped::<ConfigMap>(&client, &namespace), owned.clone())
-        .owns(scoped::<PodDisruptionBudget>(&client, &namespace), owned)
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
-        .for_each(|res| async move {
-            if let Err(e) = res {
-                tracing::debug!(error = %e, "cluster controller event");
-            }
-        })
-        .await;
+    Controller::new(
+        scoped::<AkiCluster>(&client, &namespace),
+        watcher::Config::default(),
+    )
+    .owns(scoped::<StatefulSet>(&client, &namespace), owned.clone())
+    .owns(scoped::<Service>(&client, &namespace), owned.clone())
+    .owns(scoped::<ConfigMap>(&client, &namespace), owned.clone())
+    .owns(scoped::<PodDisruptionBudget>(&client, &namespace), owned)
+    .graceful_shutdown_on(shutdown)
+    .run(reconcile, error_policy, ctx)
+    .for_each(|res| async move {
+        if let Err(e) = res {
+            tracing::debug!(error = %e, "cluster controller event");
+        }
+    })
+    .await;
 }
 
 /// An Api over one namespace, or all of them.

@@ -38,13 +38,37 @@ pub fn desired(cluster: &AkiCluster, observed: Observed<'_>, now: &Time) -> AkiC
     let conditions = match observed {
         Observed::Invalid(inv) => vec![
             condition(READY, false, inv.reason, inv.message.clone(), gen),
-            condition(PROGRESSING, false, inv.reason, "blocked until the problem is fixed", gen),
+            condition(
+                PROGRESSING,
+                false,
+                inv.reason,
+                "blocked until the problem is fixed",
+                gen,
+            ),
             condition(DEGRADED, true, inv.reason, inv.message.clone(), gen),
         ],
         Observed::ApplyFailed(msg) => vec![
-            condition(READY, false, "ApplyFailed", format!("could not apply child objects: {msg}"), gen),
-            condition(PROGRESSING, false, "ApplyFailed", "retrying with backoff", gen),
-            condition(DEGRADED, true, "ApplyFailed", format!("could not apply child objects: {msg}; check the operator's RBAC and logs"), gen),
+            condition(
+                READY,
+                false,
+                "ApplyFailed",
+                format!("could not apply child objects: {msg}"),
+                gen,
+            ),
+            condition(
+                PROGRESSING,
+                false,
+                "ApplyFailed",
+                "retrying with backoff",
+                gen,
+            ),
+            condition(
+                DEGRADED,
+                true,
+                "ApplyFailed",
+                format!("could not apply child objects: {msg}; check the operator's RBAC and logs"),
+                gen,
+            ),
         ],
         Observed::Applied(sts) => {
             let (ready, conds) = from_statefulset(cluster, sts, &old.conditions, now);
@@ -64,13 +88,19 @@ struct Readiness {
     rolled_out: bool,
 }
 
-fn from_statefulset(cluster: &AkiCluster, sts: &StatefulSet, old: &[Condition], now: &Time) -> (Readiness, Vec<Condition>) {
+fn from_statefulset(
+    cluster: &AkiCluster,
+    sts: &StatefulSet,
+    old: &[Condition],
+    now: &Time,
+) -> (Readiness, Vec<Condition>) {
     let gen = cluster.metadata.generation;
     let want = cluster.spec.replicas;
     let st = sts.status.clone().unwrap_or_default();
     let ready = st.ready_replicas.unwrap_or(0);
     let updated = st.updated_replicas.unwrap_or(0);
-    let seen = st.observed_generation.unwrap_or(0) >= sts.metadata.generation.unwrap_or(0) && sts.status.is_some();
+    let seen = st.observed_generation.unwrap_or(0) >= sts.metadata.generation.unwrap_or(0)
+        && sts.status.is_some();
     let revisions_match = match (&st.current_revision, &st.update_revision) {
         (Some(c), Some(u)) => c == u,
         _ => true,
@@ -83,7 +113,13 @@ fn from_statefulset(cluster: &AkiCluster, sts: &StatefulSet, old: &[Condition], 
             r,
             vec![
                 condition(READY, true, "AllReplicasReady", msg, gen),
-                condition(PROGRESSING, false, "RolloutComplete", format!("all {want} replicas run the current spec"), gen),
+                condition(
+                    PROGRESSING,
+                    false,
+                    "RolloutComplete",
+                    format!("all {want} replicas run the current spec"),
+                    gen,
+                ),
                 condition(DEGRADED, false, "AsExpected", "no problems detected", gen),
             ],
         );
@@ -91,13 +127,24 @@ fn from_statefulset(cluster: &AkiCluster, sts: &StatefulSet, old: &[Condition], 
     let (reason, msg) = if st.replicas == 0 && ready == 0 && !seen {
         ("Creating", format!("creating {want} data-plane pod(s)"))
     } else if !rolled_out {
-        ("RollingOut", format!("{updated}/{want} pods updated, {ready} ready"))
+        (
+            "RollingOut",
+            format!("{updated}/{want} pods updated, {ready} ready"),
+        )
     } else {
-        ("WaitingForReplicas", format!("{ready}/{want} replicas ready"))
+        (
+            "WaitingForReplicas",
+            format!("{ready}/{want} replicas ready"),
+        )
     };
-    let sel = format!("app.kubernetes.io/instance={}", cluster.metadata.name.as_deref().unwrap_or_default());
+    let sel = format!(
+        "app.kubernetes.io/instance={}",
+        cluster.metadata.name.as_deref().unwrap_or_default()
+    );
     let deadline = i64::from(cluster.spec.rollout.progress_deadline_seconds);
-    let since = find(old, PROGRESSING).filter(|c| c.status == "True").map(|c| c.last_transition_time.0.as_second());
+    let since = find(old, PROGRESSING)
+        .filter(|c| c.status == "True")
+        .map(|c| c.last_transition_time.0.as_second());
     let overdue = since.is_some_and(|t| now.0.as_second() - t > deadline);
     let degraded = if overdue {
         condition(
@@ -113,7 +160,13 @@ fn from_statefulset(cluster: &AkiCluster, sts: &StatefulSet, old: &[Condition], 
     (
         r,
         vec![
-            condition(READY, false, reason, format!("{msg}; waiting for pods to pass /readyz"), gen),
+            condition(
+                READY,
+                false,
+                reason,
+                format!("{msg}; waiting for pods to pass /readyz"),
+                gen,
+            ),
             condition(PROGRESSING, true, reason, msg, gen),
             degraded,
         ],
@@ -131,18 +184,28 @@ pub fn endpoint(cluster: &AkiCluster) -> String {
 }
 
 /// Writes `status` with server-side apply, unless it equals the current one. Returns whether it wrote.
-pub async fn write(api: &Api<AkiCluster>, cluster: &AkiCluster, status: AkiClusterStatus) -> Result<bool> {
+pub async fn write(
+    api: &Api<AkiCluster>,
+    cluster: &AkiCluster,
+    status: AkiClusterStatus,
+) -> Result<bool> {
     if cluster.status.as_ref() == Some(&status) {
         return Ok(false);
     }
-    let name = cluster.metadata.name.as_deref().ok_or(Error::MissingMetadata("metadata.name"))?;
+    let name = cluster
+        .metadata
+        .name
+        .as_deref()
+        .ok_or(Error::MissingMetadata("metadata.name"))?;
     let patch = json!({
         "apiVersion": "akidb.io/v1alpha1",
         "kind": "AkiCluster",
         "status": status,
     });
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    api.patch_status(name, &params, &Patch::Apply(&patch)).await.map_err(Error::StatusPatchFailed)?;
+    api.patch_status(name, &params, &Patch::Apply(&patch))
+        .await
+        .map_err(|e| Error::StatusPatchFailed(Box::new(e)))?;
     Ok(true)
 }
 

@@ -25,7 +25,9 @@ fn sts(replicas: i32, ready: i32, updated: i32) -> StatefulSet {
 }
 
 fn reason(st: &AkiClusterStatus, t: &str) -> String {
-    find(&st.conditions, t).map(|c| c.reason.clone()).unwrap_or_default()
+    find(&st.conditions, t)
+        .map(|c| c.reason.clone())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -60,7 +62,11 @@ fn pods_not_ready_past_the_progress_deadline_degrade_the_cluster() {
     assert!(is_true(&later.conditions, DEGRADED));
     assert_eq!(reason(&later, DEGRADED), "ProgressDeadlineExceeded");
     let progressing = find(&later.conditions, PROGRESSING).expect("progressing");
-    assert_eq!(progressing.last_transition_time, at(1_000), "still the same Progressing=True period");
+    assert_eq!(
+        progressing.last_transition_time,
+        at(1_000),
+        "still the same Progressing=True period"
+    );
 }
 
 #[test]

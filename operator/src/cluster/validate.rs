@@ -47,10 +47,16 @@ pub fn validate(cluster: &AkiCluster, refs: &Referenced) -> Result<(), Invalid> 
         ));
     }
     if s.replicas < 1 {
-        return Err(spec_error("InvalidSpec", format!("spec.replicas is {}; it must be at least 1", s.replicas)));
+        return Err(spec_error(
+            "InvalidSpec",
+            format!("spec.replicas is {}; it must be at least 1", s.replicas),
+        ));
     }
     if s.image.trim().is_empty() || s.version.trim().is_empty() {
-        return Err(spec_error("InvalidSpec", "spec.image and spec.version must not be empty".to_string()));
+        return Err(spec_error(
+            "InvalidSpec",
+            "spec.image and spec.version must not be empty".to_string(),
+        ));
     }
     if s.tiering.needs_object_store() && s.object_store.is_none() {
         return Err(spec_error(
@@ -58,8 +64,18 @@ pub fn validate(cluster: &AkiCluster, refs: &Referenced) -> Result<(), Invalid> 
             format!("spec.tiering is {:?}, which keeps data in object storage; set spec.objectStore.bucket or use tiering memory", s.tiering),
         ));
     }
-    if let Some(c) = s.object_store.as_ref().and_then(|o| o.credentials_secret.as_ref()) {
-        require_keys(refs, &c.name, &[&c.access_key_id_key, &c.secret_access_key_key], "spec.objectStore.credentialsSecret")?;
+    check_storage(cluster, refs)?;
+    if let Some(c) = s
+        .object_store
+        .as_ref()
+        .and_then(|o| o.credentials_secret.as_ref())
+    {
+        require_keys(
+            refs,
+            &c.name,
+            &[&c.access_key_id_key, &c.secret_access_key_key],
+            "spec.objectStore.credentialsSecret",
+        )?;
     }
     if let Some(t) = &s.tls {
         let mut keys = vec!["tls.crt", "tls.key"];
@@ -69,7 +85,36 @@ pub fn validate(cluster: &AkiCluster, refs: &Referenced) -> Result<(), Invalid> 
         require_keys(refs, &t.secret_name, &keys, "spec.tls.secretName")?;
     }
     if let Some(a) = &s.auth {
-        require_keys(refs, &a.api_keys_secret, &["keys.toml"], "spec.auth.apiKeysSecret")?;
+        require_keys(
+            refs,
+            &a.api_keys_secret,
+            &["keys.toml"],
+            "spec.auth.apiKeysSecret",
+        )?;
+    }
+    Ok(())
+}
+
+/// The claim template of a running StatefulSet cannot change; refuse a different `spec.storage`.
+fn check_storage(cluster: &AkiCluster, refs: &Referenced) -> Result<(), Invalid> {
+    let Some(claim) = &refs.live_claim else {
+        return Ok(());
+    };
+    let s = &cluster.spec.storage;
+    let live_size = claim
+        .resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref())
+        .and_then(|r| r.get("storage"));
+    let class_changed =
+        s.storage_class_name.is_some() && claim.storage_class_name != s.storage_class_name;
+    if live_size.is_some_and(|l| *l != s.size) || class_changed {
+        return Err(spec_error(
+            "StorageImmutable",
+            "spec.storage differs from the running StatefulSet's volume claims, which cannot change; \
+             revert spec.storage (resize the PVCs directly if the StorageClass allows expansion)"
+                .to_string(),
+        ));
     }
     Ok(())
 }
@@ -81,13 +126,20 @@ fn require_keys(refs: &Referenced, name: &str, keys: &[&str], field: &str) -> Re
             format!("Secret {name:?} named in {field} does not exist in this namespace; create it (the operator checks again every 30s)"),
         ));
     };
-    let missing: Vec<&str> = keys.iter().copied().filter(|k| !present.contains(*k)).collect();
+    let missing: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| !present.contains(*k))
+        .collect();
     if missing.is_empty() {
         Ok(())
     } else {
         Err(secret_error(
             "SecretKeyMissing",
-            format!("Secret {name:?} named in {field} has no key(s) {}; add them", missing.join(", ")),
+            format!(
+                "Secret {name:?} named in {field} has no key(s) {}; add them",
+                missing.join(", ")
+            ),
         ))
     }
 }
@@ -102,7 +154,10 @@ mod tests {
 
     fn with_secret(name: &str, keys: &[&str]) -> Referenced {
         let mut r = Referenced::default();
-        r.secrets.insert(name.to_string(), Some(keys.iter().map(|k| k.to_string()).collect::<BTreeSet<_>>()));
+        r.secrets.insert(
+            name.to_string(),
+            Some(keys.iter().map(|k| k.to_string()).collect::<BTreeSet<_>>()),
+        );
         r
     }
 
@@ -123,21 +178,30 @@ mod tests {
 
     #[test]
     fn a_secret_without_the_named_keys_is_reported() {
-        let e = validate(&cluster("a").with_s3("vectors", "creds"), &with_secret("creds", &["AWS_ACCESS_KEY_ID"])).expect_err("invalid");
+        let e = validate(
+            &cluster("a").with_s3("vectors", "creds"),
+            &with_secret("creds", &["AWS_ACCESS_KEY_ID"]),
+        )
+        .expect_err("invalid");
         assert_eq!(e.reason, "SecretKeyMissing");
         assert!(e.message.contains("AWS_SECRET_ACCESS_KEY"));
     }
 
     #[test]
     fn s3_tiering_without_an_object_store_is_a_spec_error() {
-        let e = validate(&cluster("a").with_tiering(Tiering::S3Only), &Referenced::default()).expect_err("invalid");
+        let e = validate(
+            &cluster("a").with_tiering(Tiering::S3Only),
+            &Referenced::default(),
+        )
+        .expect_err("invalid");
         assert_eq!(e.reason, "ObjectStoreRequired");
         assert!(e.spec_error);
     }
 
     #[test]
     fn zero_replicas_is_a_spec_error() {
-        let e = validate(&cluster("a").with_replicas(0), &Referenced::default()).expect_err("invalid");
+        let e =
+            validate(&cluster("a").with_replicas(0), &Referenced::default()).expect_err("invalid");
         assert_eq!(e.reason, "InvalidSpec");
     }
 
@@ -148,8 +212,37 @@ mod tests {
     }
 
     #[test]
+    fn a_storage_change_after_creation_is_a_spec_error() {
+        use k8s_openapi::api::core::v1::{PersistentVolumeClaimSpec, VolumeResourceRequirements};
+        use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+        let refs = Referenced {
+            live_claim: Some(PersistentVolumeClaimSpec {
+                resources: Some(VolumeResourceRequirements {
+                    requests: Some([("storage".to_string(), Quantity("5Gi".into()))].into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let e = validate(&cluster("a"), &refs).expect_err("10Gi in spec, 5Gi live");
+        assert_eq!(e.reason, "StorageImmutable");
+        let mut c = cluster("a");
+        c.spec.storage.size = Quantity("5Gi".into());
+        assert_eq!(validate(&c, &refs), Ok(()));
+    }
+
+    #[test]
     fn a_complete_s3_setup_is_valid() {
         let refs = with_secret("creds", &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
-        assert_eq!(validate(&cluster("a").with_s3("vectors", "creds").with_tiering(Tiering::MemoryS3), &refs), Ok(()));
+        assert_eq!(
+            validate(
+                &cluster("a")
+                    .with_s3("vectors", "creds")
+                    .with_tiering(Tiering::MemoryS3),
+                &refs
+            ),
+            Ok(())
+        );
     }
 }

@@ -25,14 +25,28 @@ pub async fn add(api: &Api<AkiCollection>, col: &AkiCollection) -> Result<AkiCol
 
 /// Removes the finalizer (the API server then deletes the object if it was being deleted).
 pub async fn remove(api: &Api<AkiCollection>, col: &AkiCollection) -> Result<()> {
-    let finalizers: Vec<String> = col.finalizers().iter().filter(|f| *f != FINALIZER).cloned().collect();
+    let finalizers: Vec<String> = col
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
     patch(api, col, finalizers).await.map(|_| ())
 }
 
-async fn patch(api: &Api<AkiCollection>, col: &AkiCollection, finalizers: Vec<String>) -> Result<AkiCollection> {
-    let name = col.metadata.name.as_deref().ok_or(Error::MissingMetadata("metadata.name"))?;
-    let body = json!({"metadata": {"finalizers": finalizers, "resourceVersion": col.resource_version()}});
+async fn patch(
+    api: &Api<AkiCollection>,
+    col: &AkiCollection,
+    finalizers: Vec<String>,
+) -> Result<AkiCollection> {
+    let name = col
+        .metadata
+        .name
+        .as_deref()
+        .ok_or(Error::MissingMetadata("metadata.name"))?;
+    let body =
+        json!({"metadata": {"finalizers": finalizers, "resourceVersion": col.resource_version()}});
     api.patch(name, &PatchParams::default(), &Patch::Merge(&body))
         .await
-        .map_err(Error::Finalizer)
+        .map_err(|e| Error::Finalizer(Box::new(e)))
 }

@@ -27,7 +27,9 @@ pub const CONTROLLER: &str = "akicollection";
 /// Reconciles one AkiCollection.
 pub async fn reconcile(col: Arc<AkiCollection>, ctx: Arc<Context>) -> Result<Action> {
     let _timer = ctx.metrics.reconcile_started(CONTROLLER);
-    let ns = col.namespace().ok_or(Error::MissingMetadata("metadata.namespace"))?;
+    let ns = col
+        .namespace()
+        .ok_or(Error::MissingMetadata("metadata.namespace"))?;
     let api: Api<AkiCollection> = Api::namespaced(ctx.client.clone(), &ns);
     let action = if col.metadata.deletion_timestamp.is_some() {
         if !finalizer::has_finalizer(&col) {
@@ -59,21 +61,32 @@ pub fn error_policy(col: Arc<AkiCollection>, error: &Error, ctx: Arc<Context>) -
 
 /// Runs the controller until `shutdown` resolves. A change to an AkiCluster (e.g. it became Ready)
 /// triggers the collections that refer to it.
-pub async fn run(ctx: Arc<Context>, namespace: Option<String>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+pub async fn run(
+    ctx: Arc<Context>,
+    namespace: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     let client = ctx.client.clone();
-    let controller = Controller::new(scoped::<AkiCollection>(&client, &namespace), watcher::Config::default());
+    let controller = Controller::new(
+        scoped::<AkiCollection>(&client, &namespace),
+        watcher::Config::default(),
+    );
     let store = controller.store();
     controller
-        .watches(scoped::<AkiCluster>(&client, &namespace), watcher::Config::default(), move |cluster| {
-            let ns = cluster.namespace();
-            let name = cluster.name_any();
-            store
-                .state()
-                .into_iter()
-                .filter(|c| c.namespace() == ns && c.spec.cluster_ref.name == name)
-                .map(|c| ObjectRef::from_obj(&*c))
-                .collect::<Vec<_>>()
-        })
+        .watches(
+            scoped::<AkiCluster>(&client, &namespace),
+            watcher::Config::default(),
+            move |cluster| {
+                let ns = cluster.namespace();
+                let name = cluster.name_any();
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|c| c.namespace() == ns && c.spec.cluster_ref.name == name)
+                    .map(|c| ObjectRef::from_obj(&*c))
+                    .collect::<Vec<_>>()
+            },
+        )
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {

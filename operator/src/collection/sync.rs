@@ -21,20 +21,39 @@ use crate::{Error, Result};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The cluster a collection refers to, when it exists and is not being deleted.
-async fn referenced_cluster(ctx: &Context, col: &AkiCollection, ns: &str) -> Result<Option<AkiCluster>> {
+async fn referenced_cluster(
+    ctx: &Context,
+    col: &AkiCollection,
+    ns: &str,
+) -> Result<Option<AkiCluster>> {
     let api: Api<AkiCluster> = Api::namespaced(ctx.client.clone(), ns);
     let cluster = api.get_opt(&col.spec.cluster_ref.name).await?;
     Ok(cluster.filter(|c| c.metadata.deletion_timestamp.is_none()))
 }
 
 fn client_for(ctx: &Context, ns: &str, cluster: &str) -> Result<AkiClient> {
-    AkiClient::with_timeout(&ctx.resolver.url(ns, cluster), REQUEST_TIMEOUT).map_err(Error::DataPlane)
+    AkiClient::with_timeout(&ctx.resolver.url(ns, cluster), REQUEST_TIMEOUT)
+        .map_err(Error::DataPlane)
 }
 
 /// Records `Ready=False` with `reason` (and a warning event when the reason is new).
-async fn not_ready(ctx: &Context, api: &Api<AkiCollection>, col: &AkiCollection, reason: &str, msg: String, warn: bool) -> Result<()> {
+async fn not_ready(
+    ctx: &Context,
+    api: &Api<AkiCollection>,
+    col: &AkiCollection,
+    reason: &str,
+    msg: String,
+    warn: bool,
+) -> Result<()> {
     if warn && ready_reason(col) != Some(reason) {
-        ctx.event(&col.object_ref(&()), EventType::Warning, reason, "Sync", msg.clone()).await;
+        ctx.event(
+            &col.object_ref(&()),
+            EventType::Warning,
+            reason,
+            "Sync",
+            msg.clone(),
+        )
+        .await;
     }
     status::write(api, col, status::not_ready(col, reason, msg)).await?;
     Ok(())
@@ -42,7 +61,9 @@ async fn not_ready(ctx: &Context, api: &Api<AkiCollection>, col: &AkiCollection,
 
 /// Makes the data plane's collection match the spec.
 pub async fn apply(col: Arc<AkiCollection>, ctx: Arc<Context>) -> Result<Action> {
-    let ns = col.namespace().ok_or(Error::MissingMetadata("metadata.namespace"))?;
+    let ns = col
+        .namespace()
+        .ok_or(Error::MissingMetadata("metadata.namespace"))?;
     let api: Api<AkiCollection> = Api::namespaced(ctx.client.clone(), &ns);
     let cluster_name = col.spec.cluster_ref.name.clone();
 
@@ -51,11 +72,17 @@ pub async fn apply(col: Arc<AkiCollection>, ctx: Arc<Context>) -> Result<Action>
         not_ready(&ctx, &api, &col, "ClusterNotFound", msg, true).await?;
         return Ok(Action::requeue(ctx.wait_interval));
     };
-    let conds = cluster.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let conds = cluster
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
     match find(conds, READY) {
         Some(c) if c.status == "True" => {}
         other => {
-            let why = other.map(|c| format!(" (its Ready condition: {}: {})", c.reason, c.message)).unwrap_or_default();
+            let why = other
+                .map(|c| format!(" (its Ready condition: {}: {})", c.reason, c.message))
+                .unwrap_or_default();
             let msg = format!("waiting for AkiCluster {cluster_name:?} to become Ready{why}");
             not_ready(&ctx, &api, &col, "ClusterNotReady", msg, false).await?;
             return Ok(Action::requeue(ctx.wait_interval));
@@ -84,14 +111,29 @@ pub async fn apply(col: Arc<AkiCollection>, ctx: Arc<Context>) -> Result<Action>
     let oref = col.object_ref(&());
     let live = match client.get_collection(&want.name).await {
         Ok(info) => info,
-        Err(e) if e.code() == Some("collection_not_found") => match client.create_collection(&want).await {
-            Ok(info) => {
-                ctx.event(&oref, EventType::Normal, "Created", "Sync", format!("created collection {:?} in AkiCluster {cluster_name:?}", want.name)).await;
-                info
+        Err(e) if e.code() == Some("collection_not_found") => {
+            match client.create_collection(&want).await {
+                Ok(info) => {
+                    ctx.event(
+                        &oref,
+                        EventType::Normal,
+                        "Created",
+                        "Sync",
+                        format!(
+                            "created collection {:?} in AkiCluster {cluster_name:?}",
+                            want.name
+                        ),
+                    )
+                    .await;
+                    info
+                }
+                Err(e) if e.code() == Some("collection_exists") => client
+                    .get_collection(&want.name)
+                    .await
+                    .map_err(Error::DataPlane)?,
+                Err(e) => return data_plane_failed(&ctx, &api, &col, e).await,
             }
-            Err(e) if e.code() == Some("collection_exists") => client.get_collection(&want.name).await.map_err(Error::DataPlane)?,
-            Err(e) => return data_plane_failed(&ctx, &api, &col, e).await,
-        },
+        }
         Err(e) => return data_plane_failed(&ctx, &api, &col, e).await,
     };
     let live = match diff(&want, &live) {
@@ -102,7 +144,14 @@ pub async fn apply(col: Arc<AkiCollection>, ctx: Arc<Context>) -> Result<Action>
         }
         Diff::Update(update) => match client.update_collection(&want.name, &update).await {
             Ok(info) => {
-                ctx.event(&oref, EventType::Normal, "Updated", "Sync", format!("updated collection {:?}", want.name)).await;
+                ctx.event(
+                    &oref,
+                    EventType::Normal,
+                    "Updated",
+                    "Sync",
+                    format!("updated collection {:?}", want.name),
+                )
+                .await;
                 info
             }
             Err(e) if e.code() == Some("immutable_field") => {
@@ -119,10 +168,21 @@ pub async fn apply(col: Arc<AkiCollection>, ctx: Arc<Context>) -> Result<Action>
 
 /// Records `DataPlaneUnavailable` (transport) or `DataPlaneError` (an error answer) and fails the
 /// reconcile, so it is retried with backoff.
-async fn data_plane_failed(ctx: &Context, api: &Api<AkiCollection>, col: &AkiCollection, e: ClientError) -> Result<Action> {
+async fn data_plane_failed(
+    ctx: &Context,
+    api: &Api<AkiCollection>,
+    col: &AkiCollection,
+    e: ClientError,
+) -> Result<Action> {
     let (reason, msg) = match &e {
-        ClientError::Api { .. } => ("DataPlaneError", format!("the data plane answered: {e}; retrying with backoff")),
-        _ => ("DataPlaneUnavailable", format!("could not reach the data plane: {e}; retrying with backoff")),
+        ClientError::Api { .. } => (
+            "DataPlaneError",
+            format!("the data plane answered: {e}; retrying with backoff"),
+        ),
+        _ => (
+            "DataPlaneUnavailable",
+            format!("could not reach the data plane: {e}; retrying with backoff"),
+        ),
     };
     not_ready(ctx, api, col, reason, msg, true).await?;
     Err(Error::DataPlane(e))
@@ -131,18 +191,30 @@ async fn data_plane_failed(ctx: &Context, api: &Api<AkiCollection>, col: &AkiCol
 /// Runs before the finalizer is removed: deletes the collection when the policy says so. Any
 /// failure keeps the finalizer, so the collection is never forgotten while it still exists.
 pub async fn cleanup(col: Arc<AkiCollection>, ctx: Arc<Context>) -> Result<Action> {
-    let ns = col.namespace().ok_or(Error::MissingMetadata("metadata.namespace"))?;
+    let ns = col
+        .namespace()
+        .ok_or(Error::MissingMetadata("metadata.namespace"))?;
     let api: Api<AkiCollection> = Api::namespaced(ctx.client.clone(), &ns);
     let name = col.collection_name();
     let oref = col.object_ref(&());
     if col.spec.deletion_policy == DeletionPolicy::Retain {
-        ctx.event(&oref, EventType::Normal, "Retained", "Delete", format!("deletionPolicy is Retain: collection {name:?} and its data are kept")).await;
+        ctx.event(
+            &oref,
+            EventType::Normal,
+            "Retained",
+            "Delete",
+            format!("deletionPolicy is Retain: collection {name:?} and its data are kept"),
+        )
+        .await;
         return Ok(Action::await_change());
     }
     let cluster_name = col.spec.cluster_ref.name.clone();
     if referenced_cluster(&ctx, &col, &ns).await?.is_none() {
-        let msg = format!("AkiCluster {cluster_name:?} is gone; nothing to delete collection {name:?} from");
-        ctx.event(&oref, EventType::Warning, "ClusterGone", "Delete", msg).await;
+        let msg = format!(
+            "AkiCluster {cluster_name:?} is gone; nothing to delete collection {name:?} from"
+        );
+        ctx.event(&oref, EventType::Warning, "ClusterGone", "Delete", msg)
+            .await;
         return Ok(Action::await_change());
     }
     let client = client_for(&ctx, &ns, &cluster_name)?;
@@ -150,11 +222,20 @@ pub async fn cleanup(col: Arc<AkiCollection>, ctx: Arc<Context>) -> Result<Actio
         Ok(()) => {}
         Err(e) if e.code() == Some("collection_not_found") => {}
         Err(e) => {
-            let msg = format!("could not delete collection {name:?}: {e}; the finalizer stays until it succeeds");
+            let msg = format!(
+                "could not delete collection {name:?}: {e}; the finalizer stays until it succeeds"
+            );
             not_ready(&ctx, &api, &col, "DeleteFailed", msg, true).await?;
             return Err(Error::DataPlane(e));
         }
     }
-    ctx.event(&oref, EventType::Normal, "Deleted", "Delete", format!("deleted collection {name:?} and its data")).await;
+    ctx.event(
+        &oref,
+        EventType::Normal,
+        "Deleted",
+        "Delete",
+        format!("deleted collection {name:?} and its data"),
+    )
+    .await;
     Ok(Action::await_change())
 }

@@ -15,7 +15,10 @@ pub struct Invalid {
 }
 
 /// The create request for `col`, with `default_tiering` (the cluster's) when the spec has none.
-pub fn create_request(col: &AkiCollection, default_tiering: Tiering) -> Result<CreateCollection, Invalid> {
+pub fn create_request(
+    col: &AkiCollection,
+    default_tiering: Tiering,
+) -> Result<CreateCollection, Invalid> {
     let name = col.collection_name();
     if !is_dns_label(&name) {
         return Err(Invalid {
@@ -26,7 +29,10 @@ pub fn create_request(col: &AkiCollection, default_tiering: Tiering) -> Result<C
     if !(1..=4096).contains(&col.spec.dimension) {
         return Err(Invalid {
             reason: "InvalidSpec",
-            message: format!("spec.dimension is {}; it must be between 1 and 4096", col.spec.dimension),
+            message: format!(
+                "spec.dimension is {}; it must be between 1 and 4096",
+                col.spec.dimension
+            ),
         });
     }
     Ok(CreateCollection {
@@ -56,7 +62,10 @@ pub fn wire_index(i: &IndexSpec) -> Result<WireIndex, Invalid> {
             ("ef_construction", i.ef_construction.map(Value::from)),
             ("ef_search", i.ef_search.map(Value::from)),
         ],
-        IndexType::IvfFlat => &[("nlist", i.nlist.map(Value::from)), ("nprobe", i.nprobe.map(Value::from))],
+        IndexType::IvfFlat => &[
+            ("nlist", i.nlist.map(Value::from)),
+            ("nprobe", i.nprobe.map(Value::from)),
+        ],
         IndexType::IvfPq => &[
             ("nlist", i.nlist.map(Value::from)),
             ("m", i.m.map(Value::from)),
@@ -89,10 +98,16 @@ pub enum Diff {
 pub fn diff(want: &CreateCollection, live: &CollectionInfo) -> Diff {
     let mut problems = Vec::new();
     if want.dimension != live.dimension {
-        problems.push(format!("dimension is {} in the data plane but {} in spec.dimension", live.dimension, want.dimension));
+        problems.push(format!(
+            "dimension is {} in the data plane but {} in spec.dimension",
+            live.dimension, want.dimension
+        ));
     }
     if want.metric != live.metric {
-        problems.push(format!("metric is {:?} in the data plane but {:?} in spec.metric", live.metric, want.metric));
+        problems.push(format!(
+            "metric is {:?} in the data plane but {:?} in spec.metric",
+            live.metric, want.metric
+        ));
     }
     if std::mem::discriminant(&want.index) != std::mem::discriminant(&live.index) {
         problems.push("the index type differs from spec.index.type".to_string());
@@ -119,7 +134,8 @@ pub fn diff(want: &CreateCollection, live: &CollectionInfo) -> Diff {
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }

@@ -32,14 +32,25 @@ fn an_ivf_index_without_nlist_is_refused() {
     assert_eq!(e.reason, "InvalidSpec");
     c.spec.index.nlist = Some(16);
     let req = create_request(&c, Tiering::Memory).expect("valid");
-    assert_eq!(req.index, WireIndex::IvfFlat { nlist: 16, nprobe: 8 });
+    assert_eq!(
+        req.index,
+        WireIndex::IvfFlat {
+            nlist: 16,
+            nprobe: 8
+        }
+    );
 }
 
 #[test]
 fn a_name_that_is_not_a_dns_label_is_refused() {
     let mut c = collection("docs", "c");
     c.spec.collection_name = Some("Docs_1".into());
-    assert_eq!(create_request(&c, Tiering::Memory).expect_err("invalid").reason, "InvalidSpec");
+    assert_eq!(
+        create_request(&c, Tiering::Memory)
+            .expect_err("invalid")
+            .reason,
+        "InvalidSpec"
+    );
 }
 
 #[test]
@@ -50,13 +61,17 @@ fn an_identical_collection_is_in_sync() {
 
 #[test]
 fn a_changed_dimension_is_an_immutable_change() {
-    let want = create_request(&collection("docs", "c").with_dimension(8), Tiering::Memory).expect("valid");
+    let want =
+        create_request(&collection("docs", "c").with_dimension(8), Tiering::Memory).expect("valid");
     let mut l = live(&want);
     l.dimension = 4;
     let Diff::Immutable(msg) = diff(&want, &l) else {
         panic!("expected an immutable change");
     };
-    assert!(msg.contains("dimension is 4 in the data plane but 8"), "{msg}");
+    assert!(
+        msg.contains("dimension is 4 in the data plane but 8"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -83,6 +98,9 @@ fn search_parameters_and_tiering_are_patched() {
         panic!("expected an update");
     };
     assert_eq!(u.tiering, Some(akidb_client::Tiering::MemoryS3));
-    assert!(matches!(u.index, Some(WireIndex::Hnsw { ef_search: 128, .. })));
+    assert!(matches!(
+        u.index,
+        Some(WireIndex::Hnsw { ef_search: 128, .. })
+    ));
     assert_eq!((u.dimension, u.metric), (None, None));
 }

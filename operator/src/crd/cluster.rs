@@ -17,6 +17,8 @@ pub const DEFAULT_IMAGE: &str = "ghcr.io/akidb/akidb-dataplane";
 pub const DEFAULT_VERSION: &str = "0.1.0";
 
 /// Desired state of an AkiDB data-plane cluster.
+// The printcolumn(...) arguments repeat `type_`, which clippy mistakes for duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "akidb.io",
@@ -28,11 +30,23 @@ pub const DEFAULT_VERSION: &str = "0.1.0";
     shortname = "akc",
     category = "akidb",
     doc = "An AkiDB data-plane cluster: a StatefulSet of data-plane pods, their Services, config and PodDisruptionBudget.",
-    printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
-    printcolumn(name = "Version", type_ = "string", json_path = ".status.currentVersion"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "Version",
+        type_ = "string",
+        json_path = ".status.currentVersion"
+    ),
     printcolumn(name = "Replicas", type_ = "integer", json_path = ".spec.replicas"),
     printcolumn(name = "Active", type_ = "string", json_path = ".status.activeColor"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(validation = Rule::new("self.tiering == 'memory' || has(self.objectStore)").message("spec.objectStore (with a bucket) is required when spec.tiering is memory_s3 or s3_only"))]
 #[serde(rename_all = "camelCase")]
@@ -54,8 +68,10 @@ pub struct AkiClusterSpec {
     /// CPU and memory of each data-plane container. Defaults: requests 250m / 512Mi, limit 2Gi memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
-    /// The PersistentVolumeClaim of each pod (WAL, local segments, cache).
+    /// The PersistentVolumeClaim of each pod (WAL, local segments, cache). Immutable: StatefulSet
+    /// claim templates cannot change; resize PVCs directly if the StorageClass allows expansion.
     #[serde(default)]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("storage is immutable (StatefulSet volume claim templates cannot change); resize the PVCs directly instead"))]
     pub storage: StorageSpec,
     /// S3-compatible object storage. When absent the pods use a directory on their own volume
     /// (`file:///data/objects`), which suits development only.

@@ -11,6 +11,8 @@ use super::Tiering;
 pub const FINALIZER: &str = "akidb.io/collection";
 
 /// Desired state of a collection.
+// The printcolumn(...) arguments repeat `type_`, which clippy mistakes for duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[kube(
     group = "akidb.io",
@@ -22,12 +24,24 @@ pub const FINALIZER: &str = "akidb.io/collection";
     shortname = "akcol",
     category = "akidb",
     doc = "A vector collection in the data plane of an AkiCluster.",
-    printcolumn(name = "Cluster", type_ = "string", json_path = ".spec.clusterRef.name"),
+    printcolumn(
+        name = "Cluster",
+        type_ = "string",
+        json_path = ".spec.clusterRef.name"
+    ),
     printcolumn(name = "Dimension", type_ = "integer", json_path = ".spec.dimension"),
     printcolumn(name = "Metric", type_ = "string", json_path = ".spec.metric"),
     printcolumn(name = "Records", type_ = "integer", json_path = ".status.records"),
-    printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct AkiCollectionSpec {
@@ -36,7 +50,10 @@ pub struct AkiCollectionSpec {
     pub cluster_ref: ClusterRef,
     /// Name of the collection in the data plane; `metadata.name` when absent. A DNS label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
     #[x_kube(validation = Rule::new("self == oldSelf").message("collectionName is immutable"))]
     pub collection_name: Option<String>,
     /// Vector dimension (1–4096). Immutable.

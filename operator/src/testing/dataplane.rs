@@ -56,7 +56,10 @@ impl DataPlane {
             return if p.is_file() {
                 Ok(p)
             } else {
-                Err(HarnessError::BinaryMissing(format!("{BIN_ENV}={}", p.display())))
+                Err(HarnessError::BinaryMissing(format!(
+                    "{BIN_ENV}={}",
+                    p.display()
+                )))
             };
         }
         let exe = std::env::current_exe()?;

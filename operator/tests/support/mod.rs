@@ -26,13 +26,23 @@ pub struct Writes(Arc<Mutex<Vec<Write>>>);
 
 impl Writes {
     fn push(&self, verb: &'static str, obj: Option<&Value>, name: &str) {
-        let kind = obj.and_then(|o| o.get("kind")).and_then(Value::as_str).unwrap_or("?").to_string();
+        let kind = obj
+            .and_then(|o| o.get("kind"))
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
         let name = if name.is_empty() {
-            obj.and_then(|o| o.pointer("/metadata/name")).and_then(Value::as_str).unwrap_or("?").to_string()
+            obj.and_then(|o| o.pointer("/metadata/name"))
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string()
         } else {
             name.to_string()
         };
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(Write { verb, kind, name });
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Write { verb, kind, name });
     }
 
     pub fn take(&self) -> Vec<Write> {
@@ -41,7 +51,10 @@ impl Writes {
 
     /// Writes other than Events.
     pub fn take_objects(&self) -> Vec<Write> {
-        self.take().into_iter().filter(|w| w.kind != "Event").collect()
+        self.take()
+            .into_iter()
+            .filter(|w| w.kind != "Event")
+            .collect()
     }
 }
 
@@ -59,7 +72,14 @@ pub async fn fake_api(objects: Vec<Value>) -> FakeApi {
 /// Like [`fake_api`], but every patch of kind `fail_kind` fails with an internal error.
 pub async fn fake_api_failing(objects: Vec<Value>, fail_kind: Option<&'static str>) -> FakeApi {
     let writes = Writes::default();
-    let (w1, w2, w3, w4, w5, w6) = (writes.clone(), writes.clone(), writes.clone(), writes.clone(), writes.clone(), writes.clone());
+    let (w1, w2, w3, w4, w5, w6) = (
+        writes.clone(),
+        writes.clone(),
+        writes.clone(),
+        writes.clone(),
+        writes.clone(),
+        writes.clone(),
+    );
     let funcs = interceptor::Funcs::new()
         .create(move |c| {
             w1.push("create", Some(c.object), "");
@@ -68,9 +88,9 @@ pub async fn fake_api_failing(objects: Vec<Value>, fail_kind: Option<&'static st
         .patch(move |c| {
             w2.push("patch", Some(c.patch), c.name);
             match fail_kind {
-                Some(k) if c.patch.get("kind").and_then(Value::as_str) == Some(k) => {
-                    Err(kube_fake_client::Error::Internal(format!("injected failure for {k}")))
-                }
+                Some(k) if c.patch.get("kind").and_then(Value::as_str) == Some(k) => Err(
+                    kube_fake_client::Error::Internal(format!("injected failure for {k}")),
+                ),
                 _ => Ok(None),
             }
         })
@@ -105,7 +125,11 @@ pub async fn fake_api_failing(objects: Vec<Value>, fail_kind: Option<&'static st
 
 /// A Context on the fake API, reaching every cluster's data plane at `url`.
 pub fn context(client: &kube::Client, url: &str) -> Arc<Context> {
-    Context::new(client.clone(), Metrics::new().expect("metrics"), DataPlaneResolver::Fixed(url.to_string()))
+    Context::new(
+        client.clone(),
+        Metrics::new().expect("metrics"),
+        DataPlaneResolver::Fixed(url.to_string()),
+    )
 }
 
 pub fn json<T: serde::Serialize>(o: &T) -> Value {

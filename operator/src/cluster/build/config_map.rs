@@ -13,7 +13,10 @@ use crate::Result;
 pub fn build(cluster: &AkiCluster, rendered: &RenderedConfig) -> Result<ConfigMap> {
     Ok(ConfigMap {
         metadata: child_meta(cluster, config_map_name(cluster))?,
-        data: Some(BTreeMap::from([(CONFIG_FILE.to_string(), rendered.toml.clone())])),
+        data: Some(BTreeMap::from([(
+            CONFIG_FILE.to_string(),
+            rendered.toml.clone(),
+        )])),
         ..Default::default()
     })
 }

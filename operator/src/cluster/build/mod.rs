@@ -87,8 +87,16 @@ mod tests {
             assert_eq!(refs[0].controller, Some(true));
             assert_eq!(m.namespace.as_deref(), Some("default"));
             let labels = m.labels.as_ref().expect("labels");
-            assert_eq!(labels.get("app.kubernetes.io/managed-by").map(String::as_str), Some("akidb-operator"));
-            assert_eq!(labels.get("app.kubernetes.io/instance").map(String::as_str), Some("a"));
+            assert_eq!(
+                labels
+                    .get("app.kubernetes.io/managed-by")
+                    .map(String::as_str),
+                Some("akidb-operator")
+            );
+            assert_eq!(
+                labels.get("app.kubernetes.io/instance").map(String::as_str),
+                Some("a")
+            );
         }
     }
 

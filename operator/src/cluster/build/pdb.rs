@@ -36,8 +36,14 @@ mod tests {
         let spec = pdb.spec.expect("spec");
         assert_eq!(spec.max_unavailable, Some(IntOrString::Int(1)));
         assert_eq!(spec.min_available, None);
-        let sel = spec.selector.and_then(|s| s.match_labels).expect("selector");
+        let sel = spec
+            .selector
+            .and_then(|s| s.match_labels)
+            .expect("selector");
         assert_eq!(sel.get("akidb.io/color").map(String::as_str), Some("blue"));
-        assert_eq!(sel.get("app.kubernetes.io/instance").map(String::as_str), Some("a"));
+        assert_eq!(
+            sel.get("app.kubernetes.io/instance").map(String::as_str),
+            Some("a")
+        );
     }
 }

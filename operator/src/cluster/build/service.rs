@@ -6,7 +6,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::child_meta;
 use crate::crd::AkiCluster;
-use crate::labels::{active_color, client_service_name, cluster_selector, color_selector, headless_service_name, HTTP_PORT};
+use crate::labels::{
+    active_color, client_service_name, cluster_selector, color_selector, headless_service_name,
+    HTTP_PORT,
+};
 use crate::Result;
 
 fn http_port() -> ServicePort {
@@ -60,7 +63,10 @@ mod tests {
         let spec = svc.spec.expect("spec");
         assert_eq!(spec.cluster_ip.as_deref(), Some("None"));
         assert_eq!(spec.publish_not_ready_addresses, Some(true));
-        assert!(!spec.selector.expect("selector").contains_key("akidb.io/color"));
+        assert!(!spec
+            .selector
+            .expect("selector")
+            .contains_key("akidb.io/color"));
     }
 
     #[test]
@@ -70,13 +76,23 @@ mod tests {
         assert_eq!(svc.metadata.name.as_deref(), Some("a"));
         let spec = svc.spec.expect("spec");
         assert_eq!(spec.ports.expect("ports")[0].port, 8080);
-        assert_eq!(spec.selector.expect("selector").get("akidb.io/color").map(String::as_str), Some("blue"));
+        assert_eq!(
+            spec.selector
+                .expect("selector")
+                .get("akidb.io/color")
+                .map(String::as_str),
+            Some("blue")
+        );
 
         c.status = Some(AkiClusterStatus {
             active_color: Some("green".into()),
             ..Default::default()
         });
-        let sel = client(&c).expect("build").spec.and_then(|s| s.selector).expect("selector");
+        let sel = client(&c)
+            .expect("build")
+            .spec
+            .and_then(|s| s.selector)
+            .expect("selector");
         assert_eq!(sel.get("akidb.io/color").map(String::as_str), Some("green"));
     }
 }

@@ -5,11 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy};
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    StatefulSetUpdateStrategy,
+};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
+    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -19,8 +24,9 @@ use super::child_meta;
 use crate::config::{RenderedConfig, AUTH_DIR, TLS_DIR};
 use crate::crd::AkiCluster;
 use crate::labels::{
-    active_color, color_selector, common_labels, config_map_name, headless_service_name, statefulset_name, COLOR_LABEL,
-    CONFIG_DIR, CONFIG_FILE, CONFIG_HASH_ANNOTATION, DATA_DIR, HTTP_PORT,
+    active_color, color_selector, common_labels, config_map_name, headless_service_name,
+    statefulset_name, COLOR_LABEL, CONFIG_DIR, CONFIG_FILE, CONFIG_HASH_ANNOTATION, DATA_DIR,
+    HTTP_PORT,
 };
 use crate::Result;
 
@@ -31,11 +37,19 @@ const CONTAINER: &str = "dataplane";
 pub fn build(cluster: &AkiCluster, rendered: &RenderedConfig) -> Result<StatefulSet> {
     let color = active_color(cluster);
     let mut meta = child_meta(cluster, statefulset_name(cluster, &color))?;
-    meta.labels.get_or_insert_with(BTreeMap::new).insert(COLOR_LABEL.to_string(), color.clone());
+    meta.labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert(COLOR_LABEL.to_string(), color.clone());
     let mut pod_labels = common_labels(cluster);
     pod_labels.insert(COLOR_LABEL.to_string(), color.clone());
-    pod_labels.insert("app.kubernetes.io/version".to_string(), cluster.spec.version.clone());
-    let mut annotations = BTreeMap::from([(CONFIG_HASH_ANNOTATION.to_string(), rendered.restart_hash.clone())]);
+    pod_labels.insert(
+        "app.kubernetes.io/version".to_string(),
+        cluster.spec.version.clone(),
+    );
+    let mut annotations = BTreeMap::from([(
+        CONFIG_HASH_ANNOTATION.to_string(),
+        rendered.restart_hash.clone(),
+    )]);
     if cluster.spec.monitoring.pod_annotations {
         annotations.insert("prometheus.io/scrape".into(), "true".into());
         annotations.insert("prometheus.io/port".into(), HTTP_PORT.to_string());
@@ -55,10 +69,12 @@ pub fn build(cluster: &AkiCluster, rendered: &RenderedConfig) -> Result<Stateful
                 type_: Some("RollingUpdate".to_string()),
                 ..Default::default()
             }),
-            persistent_volume_claim_retention_policy: Some(StatefulSetPersistentVolumeClaimRetentionPolicy {
-                when_deleted: Some("Retain".to_string()),
-                when_scaled: Some("Retain".to_string()),
-            }),
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Retain".to_string()),
+                    when_scaled: Some("Retain".to_string()),
+                },
+            ),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(pod_labels),
@@ -144,11 +160,18 @@ fn container(cluster: &AkiCluster) -> Container {
             ..mount("auth", AUTH_DIR)
         });
     }
-    let scheme = if cluster.spec.tls.is_some() { "HTTPS" } else { "HTTP" };
+    let scheme = if cluster.spec.tls.is_some() {
+        "HTTPS"
+    } else {
+        "HTTP"
+    };
     Container {
         name: CONTAINER.to_string(),
         image: Some(cluster.spec.image_ref()),
-        image_pull_policy: cluster.spec.image_pull_policy.map(|p| p.as_str().to_string()),
+        image_pull_policy: cluster
+            .spec
+            .image_pull_policy
+            .map(|p| p.as_str().to_string()),
         args: Some(vec![
             "serve".to_string(),
             "--listen".to_string(),
@@ -165,7 +188,13 @@ fn container(cluster: &AkiCluster) -> Container {
             ..Default::default()
         }]),
         env: Some(env(cluster)),
-        resources: Some(cluster.spec.resources.clone().unwrap_or_else(default_resources)),
+        resources: Some(
+            cluster
+                .spec
+                .resources
+                .clone()
+                .unwrap_or_else(default_resources),
+        ),
         volume_mounts: Some(mounts),
         startup_probe: Some(probe("/healthz", scheme, 2, 150)),
         liveness_probe: Some(probe("/healthz", scheme, 10, 3)),
@@ -229,7 +258,10 @@ pub fn default_resources() -> ResourceRequirements {
             ("cpu".to_string(), Quantity("250m".to_string())),
             ("memory".to_string(), Quantity("512Mi".to_string())),
         ])),
-        limits: Some(BTreeMap::from([("memory".to_string(), Quantity("2Gi".to_string()))])),
+        limits: Some(BTreeMap::from([(
+            "memory".to_string(),
+            Quantity("2Gi".to_string()),
+        )])),
         ..Default::default()
     }
 }
@@ -245,7 +277,10 @@ fn data_claim(cluster: &AkiCluster) -> PersistentVolumeClaim {
             access_modes: Some(vec!["ReadWriteOnce".to_string()]),
             storage_class_name: cluster.spec.storage.storage_class_name.clone(),
             resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), cluster.spec.storage.size.clone())])),
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    cluster.spec.storage.size.clone(),
+                )])),
                 ..Default::default()
             }),
             ..Default::default()
