@@ -118,6 +118,14 @@ async fn run_rounds(rounds: usize, seed: u64, opts: Options) {
     let a = acked.lock().await;
     verify(&dp, &a).await;
     let info = dp.client.get_collection("crash").await.expect("get");
+    eprintln!(
+        "crash test: {rounds} SIGKILLs, {} acknowledged live records, {} acknowledged deletes, {} uncertain",
+        a.live.len(),
+        a.deleted.len(),
+        a.uncertain
+    );
+    assert!(a.live.len() >= rounds * 20, "too few acknowledged writes to mean anything");
+    assert!(!a.deleted.is_empty(), "no acknowledged deletes were exercised");
     let n = info.records as usize;
     assert!(
         n >= a.live.len() && n <= a.live.len() + a.uncertain,

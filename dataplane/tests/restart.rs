@@ -87,7 +87,7 @@ async fn corrupt_wal_middle_stops_startup_with_a_clear_error() {
     let mut bytes = std::fs::read(&file).expect("read");
     bytes[40] ^= 0xff; // inside the first record, which is followed by valid ones
     std::fs::write(&file, bytes).expect("write");
-    let dp = DataPlane::start(dir.path(), &Options::default()).expect("spawn");
+    let mut dp = DataPlane::start(dir.path(), &Options::default()).expect("spawn");
     let err = dp.wait_ready(std::time::Duration::from_secs(20)).await.expect_err("must not become ready");
     let log = dp.log_tail();
     assert!(log.contains("corrupt") || err.contains("corrupt"), "error names the corruption: {log}");

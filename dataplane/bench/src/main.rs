@@ -38,7 +38,9 @@ enum MetricArg {
 enum IndexArg {
     Hnsw,
     Flat,
+    #[value(name = "ivf_flat", alias = "ivf-flat")]
     IvfFlat,
+    #[value(name = "ivf_pq", alias = "ivf-pq")]
     IvfPq,
 }
 

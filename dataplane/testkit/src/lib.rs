@@ -94,7 +94,7 @@ impl DataPlane {
 
     /// Starts a server and waits for `/readyz`.
     pub async fn start_ready(data_dir: &Path, opts: &Options) -> Result<DataPlane, String> {
-        let dp = Self::start(data_dir, opts)?;
+        let mut dp = Self::start(data_dir, opts)?;
         dp.wait_ready(Duration::from_secs(120)).await?;
         Ok(dp)
     }
@@ -108,11 +108,14 @@ impl DataPlane {
     }
 
     /// Polls `/readyz` until 200, failing if the process exits or the deadline passes.
-    pub async fn wait_ready(&self, within: Duration) -> Result<(), String> {
+    pub async fn wait_ready(&mut self, within: Duration) -> Result<(), String> {
         let deadline = Instant::now() + within;
         loop {
             if let Ok(true) = self.client.ready().await {
                 return Ok(());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("server exited ({status}); log: {}", self.log_tail()));
             }
             if Instant::now() > deadline {
                 return Err(format!("not ready within {within:?}; log: {}", self.log_tail()));
