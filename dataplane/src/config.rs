@@ -13,6 +13,7 @@ use crate::wal::FsyncPolicy;
 /// All settings of the data plane.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[derive(Default)]
 pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
@@ -47,6 +48,7 @@ pub struct StorageConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[derive(Default)]
 pub struct ObjectStoreConfig {
     /// `file:///abs/path` or empty for `<data_dir>/objects` (the embedded default).
     pub url: String,
@@ -85,12 +87,6 @@ impl Default for StorageConfig {
     }
 }
 
-impl Default for ObjectStoreConfig {
-    fn default() -> Self {
-        ObjectStoreConfig { url: String::new() }
-    }
-}
-
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
@@ -99,17 +95,6 @@ impl Default for LimitsConfig {
             max_query_vectors: 1_000,
             max_k: 1_000,
             max_collections: 1_000,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            storage: StorageConfig::default(),
-            object_store: ObjectStoreConfig::default(),
-            limits: LimitsConfig::default(),
         }
     }
 }
@@ -125,7 +110,10 @@ impl Config {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(f) = file {
             if !f.exists() {
-                return Err(ConfigError(format!("config file {} not found", f.display())));
+                return Err(ConfigError(format!(
+                    "config file {} not found",
+                    f.display()
+                )));
             }
             fig = fig.merge(Toml::file(f));
         }
@@ -141,16 +129,21 @@ impl Config {
             return Err(ConfigError("limits must be at least 1".into()));
         }
         if self.storage.max_segment_rows == 0 {
-            return Err(ConfigError("storage.max_segment_rows must be at least 1".into()));
+            return Err(ConfigError(
+                "storage.max_segment_rows must be at least 1".into(),
+            ));
         }
         if self.storage.wal_segment_bytes < 4096 {
-            return Err(ConfigError("storage.wal_segment_bytes must be at least 4096".into()));
+            return Err(ConfigError(
+                "storage.wal_segment_bytes must be at least 4096".into(),
+            ));
         }
         Ok(())
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

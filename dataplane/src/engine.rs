@@ -53,7 +53,7 @@ impl Engine {
                 wal_root: cfg.storage.data_dir.join("wal"),
                 wal_options: WalOptions {
                     segment_bytes: cfg.storage.wal_segment_bytes,
-                    fsync: cfg.storage.fsync.clone(),
+                    fsync: cfg.storage.fsync,
                 },
                 limits: cfg.limits.clone(),
                 max_segment_rows: cfg.storage.max_segment_rows,
@@ -157,7 +157,9 @@ impl Engine {
         let m = Manifest::initial(spec);
         let _ = std::fs::remove_dir_all(self.ctx.wal_dir(&req.name));
         self.ctx.manifests.commit(&m).await.map_err(|e| match e {
-            crate::manifest::ManifestError::Conflict { .. } => DbError::CollectionExists(req.name.clone()),
+            crate::manifest::ManifestError::Conflict { .. } => {
+                DbError::CollectionExists(req.name.clone())
+            }
             e => e.into(),
         })?;
         let c = collection::open(m, &self.ctx).await?;
@@ -236,7 +238,9 @@ impl Engine {
             let cc = Arc::clone(&c);
             match tokio::task::spawn_blocking(move || cc.wal().sync()).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(collection = %c.name(), error = %e, "wal sync at shutdown failed"),
+                Ok(Err(e)) => {
+                    tracing::error!(collection = %c.name(), error = %e, "wal sync at shutdown failed")
+                }
                 Err(e) => tracing::error!(error = %e, "wal sync task failed"),
             }
         }
@@ -265,13 +269,28 @@ fn check_tiering(t: Tiering) -> Result<()> {
 fn same_build(a: &akidb_client::IndexSpec, b: &akidb_client::IndexSpec) -> bool {
     use akidb_client::IndexSpec::*;
     match (a, b) {
-        (Hnsw { m, ef_construction, .. }, Hnsw { m: m2, ef_construction: e2, .. }) => {
-            m == m2 && ef_construction == e2
-        }
+        (
+            Hnsw {
+                m, ef_construction, ..
+            },
+            Hnsw {
+                m: m2,
+                ef_construction: e2,
+                ..
+            },
+        ) => m == m2 && ef_construction == e2,
         (IvfFlat { nlist, .. }, IvfFlat { nlist: n2, .. }) => nlist == n2,
-        (IvfPq { nlist, m, nbits, .. }, IvfPq { nlist: n2, m: m2, nbits: b2, .. }) => {
-            nlist == n2 && m == m2 && nbits == b2
-        }
+        (
+            IvfPq {
+                nlist, m, nbits, ..
+            },
+            IvfPq {
+                nlist: n2,
+                m: m2,
+                nbits: b2,
+                ..
+            },
+        ) => nlist == n2 && m == m2 && nbits == b2,
         _ => a == b,
     }
 }

@@ -26,7 +26,9 @@ pub enum DbError {
     #[error("{0}")]
     ImmutableField(String),
     /// User: vector length differs from the collection's dimension.
-    #[error("vector {index} has {got} values but collection '{collection}' has dimension {expected}")]
+    #[error(
+        "vector {index} has {got} values but collection '{collection}' has dimension {expected}"
+    )]
     DimensionMismatch {
         collection: String,
         index: usize,

@@ -79,7 +79,9 @@ impl Manifest {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// Another writer committed this version first; this process must not write the collection.
-    #[error("manifest version {version} of collection {collection} was committed by another writer")]
+    #[error(
+        "manifest version {version} of collection {collection} was committed by another writer"
+    )]
     Conflict { collection: String, version: u64 },
     #[error("object store: {0}")]
     Store(#[from] object_store::Error),
@@ -128,7 +130,10 @@ impl ManifestStore {
     async fn versions(&self, name: &str) -> Result<Vec<u64>, ManifestError> {
         let prefix = manifest_dir(name);
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
-        let mut v: Vec<u64> = metas.iter().filter_map(|m| version_of(&m.location)).collect();
+        let mut v: Vec<u64> = metas
+            .iter()
+            .filter_map(|m| version_of(&m.location))
+            .collect();
         v.sort_unstable();
         Ok(v)
     }
@@ -158,7 +163,11 @@ impl ManifestStore {
             mode: PutMode::Create,
             ..Default::default()
         };
-        match self.store.put_opts(&path, PutPayload::from(body), opts).await {
+        match self
+            .store
+            .put_opts(&path, PutPayload::from(body), opts)
+            .await
+        {
             Ok(_) => {}
             Err(object_store::Error::AlreadyExists { .. }) => {
                 return Err(ManifestError::Conflict {
@@ -280,7 +289,10 @@ mod tests {
             m.version = v;
             ms.commit(&m).await.expect("commit");
         }
-        assert_eq!(ms.versions("c").await.expect("v").len() as u64, KEEP_VERSIONS + 1);
+        assert_eq!(
+            ms.versions("c").await.expect("v").len() as u64,
+            KEEP_VERSIONS + 1
+        );
         ms.delete_collection("c").await.expect("delete");
         assert!(ms.latest("c").await.expect("latest").is_none());
         assert!(ms.list_collections().await.expect("list").is_empty());

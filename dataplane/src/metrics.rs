@@ -23,7 +23,10 @@ fn register<C: prometheus::core::Collector + Clone + 'static>(c: C) -> C {
 pub static HTTP_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register(
         IntCounterVec::new(
-            Opts::new("akidb_http_requests_total", "HTTP requests by route, method and status"),
+            Opts::new(
+                "akidb_http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
             &["route", "method", "status"],
         )
         .unwrap_or_else(|e| panic!("static metric definition: {e}")),
@@ -33,8 +36,11 @@ pub static HTTP_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 pub static HTTP_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
     register(
         HistogramVec::new(
-            HistogramOpts::new("akidb_http_request_duration_seconds", "HTTP request latency")
-                .buckets(prometheus::exponential_buckets(0.0001, 2.0, 18).unwrap_or_default()),
+            HistogramOpts::new(
+                "akidb_http_request_duration_seconds",
+                "HTTP request latency",
+            )
+            .buckets(prometheus::exponential_buckets(0.0001, 2.0, 18).unwrap_or_default()),
             &["route", "method"],
         )
         .unwrap_or_else(|e| panic!("static metric definition: {e}")),
@@ -103,12 +109,18 @@ pub fn render(engine: &Engine) -> String {
     for c in engine.all() {
         let i = c.info();
         RECORDS.with_label_values(&[&i.name]).set(i.records as i64);
-        BYTES.with_label_values(&[&i.name, "memory"]).set(i.bytes.memory as i64);
-        BYTES.with_label_values(&[&i.name, "disk"]).set(i.bytes.disk as i64);
+        BYTES
+            .with_label_values(&[&i.name, "memory"])
+            .set(i.bytes.memory as i64);
+        BYTES
+            .with_label_values(&[&i.name, "disk"])
+            .set(i.bytes.disk as i64);
         BYTES
             .with_label_values(&[&i.name, "object_store"])
             .set(i.bytes.object_store as i64);
-        WAL_BYTES.with_label_values(&[&i.name]).set(i.bytes.disk as i64);
+        WAL_BYTES
+            .with_label_values(&[&i.name])
+            .set(i.bytes.disk as i64);
     }
     let mut buf = Vec::new();
     if let Err(e) = TextEncoder::new().encode(&REGISTRY.gather(), &mut buf) {

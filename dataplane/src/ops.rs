@@ -67,7 +67,10 @@ impl WalOp {
                 for _ in 0..count {
                     let id = r.str16()?;
                     let dim = r.u32()? as usize;
-                    let raw = r.take(dim.checked_mul(4).ok_or_else(|| err("dimension overflow"))?)?;
+                    let raw = r.take(
+                        dim.checked_mul(4)
+                            .ok_or_else(|| err("dimension overflow"))?,
+                    )?;
                     let vector = raw
                         .chunks_exact(4)
                         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -115,8 +118,14 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], OpDecodeError> {
-        let end = self.pos.checked_add(n).ok_or_else(|| err("length overflow"))?;
-        let s = self.buf.get(self.pos..end).ok_or_else(|| err("truncated"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| err("length overflow"))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or_else(|| err("truncated"))?;
         self.pos = end;
         Ok(s)
     }
@@ -145,7 +154,10 @@ mod tests {
             Record {
                 id: "a".into(),
                 vector: vec![1.5, -2.0, f32::MIN_POSITIVE],
-                metadata: json!({"g": 3, "tags": ["x"]}).as_object().cloned().unwrap_or_default(),
+                metadata: json!({"g": 3, "tags": ["x"]})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
             },
             Record {
                 id: "ü".into(),

@@ -55,7 +55,13 @@ pub fn record_id(id: &str) -> Result<()> {
 
 /// Checks length and finiteness; under cosine, normalises in place (a zero vector has no
 /// direction and is refused).
-pub fn vector(v: &mut [f32], dim: usize, metric: Metric, index: usize, collection: &str) -> Result<()> {
+pub fn vector(
+    v: &mut [f32],
+    dim: usize,
+    metric: Metric,
+    index: usize,
+    collection: &str,
+) -> Result<()> {
     if v.len() != dim {
         return Err(DbError::DimensionMismatch {
             collection: collection.to_string(),
@@ -167,17 +173,36 @@ mod tests {
     fn batches_reject_duplicates_wrong_dimensions_and_bad_ids() {
         let l = LimitsConfig::default();
         let mut dup = vec![rec("a", vec![1.0]), rec("a", vec![2.0])];
-        assert!(matches!(upsert_batch(&mut dup, 1, Metric::L2, "c", &l), Err(DbError::DuplicateId(_))));
+        assert!(matches!(
+            upsert_batch(&mut dup, 1, Metric::L2, "c", &l),
+            Err(DbError::DuplicateId(_))
+        ));
         let mut dim = vec![rec("a", vec![1.0, 2.0])];
         assert!(matches!(
             upsert_batch(&mut dim, 1, Metric::L2, "c", &l),
-            Err(DbError::DimensionMismatch { expected: 1, got: 2, .. })
+            Err(DbError::DimensionMismatch {
+                expected: 1,
+                got: 2,
+                ..
+            })
         ));
         let mut long = vec![rec(&"x".repeat(257), vec![1.0])];
-        assert!(matches!(upsert_batch(&mut long, 1, Metric::L2, "c", &l), Err(DbError::InvalidId(_))));
-        assert!(matches!(upsert_batch(&mut [], 1, Metric::L2, "c", &l), Err(DbError::InvalidRequest(_))));
-        let small = LimitsConfig { max_upsert_batch: 1, ..l };
+        assert!(matches!(
+            upsert_batch(&mut long, 1, Metric::L2, "c", &l),
+            Err(DbError::InvalidId(_))
+        ));
+        assert!(matches!(
+            upsert_batch(&mut [], 1, Metric::L2, "c", &l),
+            Err(DbError::InvalidRequest(_))
+        ));
+        let small = LimitsConfig {
+            max_upsert_batch: 1,
+            ..l
+        };
         let mut two = vec![rec("a", vec![1.0]), rec("b", vec![2.0])];
-        assert!(matches!(upsert_batch(&mut two, 1, Metric::L2, "c", &small), Err(DbError::LimitExceeded(_))));
+        assert!(matches!(
+            upsert_batch(&mut two, 1, Metric::L2, "c", &small),
+            Err(DbError::LimitExceeded(_))
+        ));
     }
 }

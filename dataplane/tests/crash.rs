@@ -24,7 +24,12 @@ struct Acked {
 }
 
 fn vector_for(round: usize, w: usize, seq: usize) -> Vec<f32> {
-    vec![round as f32, w as f32, seq as f32, (round * 7 + seq) as f32 % 13.0]
+    vec![
+        round as f32,
+        w as f32,
+        seq as f32,
+        (round * 7 + seq) as f32 % 13.0,
+    ]
 }
 
 async fn writer(client: AkiClient, round: usize, w: usize, acked: Arc<Mutex<Acked>>) {
@@ -51,7 +56,10 @@ async fn writer(client: AkiClient, round: usize, w: usize, acked: Arc<Mutex<Acke
         }
         if seq % 3 == 2 {
             let victim = format!("k{round}-{w}-{}-0", seq - 1);
-            let req = DeleteRequest { ids: Some(vec![victim.clone()]), filter: None };
+            let req = DeleteRequest {
+                ids: Some(vec![victim.clone()]),
+                filter: None,
+            };
             if client.delete("crash", &req).await.is_ok() {
                 let mut a = acked.lock().await;
                 a.live.remove(&victim);
@@ -75,7 +83,10 @@ async fn verify(dp: &DataPlane, acked: &Acked) {
         }
     }
     for id in &acked.deleted {
-        let e = c.get_record("crash", id).await.expect_err("acknowledged delete came back");
+        let e = c
+            .get_record("crash", id)
+            .await
+            .expect_err("acknowledged delete came back");
         assert_eq!(e.code(), Some("record_not_found"), "{id}");
     }
 }
@@ -85,14 +96,20 @@ async fn run_rounds(rounds: usize, seed: u64, opts: Options) {
     let mut rng = Rng::new(seed);
     let acked = Arc::new(Mutex::new(Acked::default()));
     for round in 0..rounds {
-        let dp = DataPlane::start_ready(dir.path(), &opts).await.expect("start");
+        let dp = DataPlane::start_ready(dir.path(), &opts)
+            .await
+            .expect("start");
         if round == 0 {
             dp.client
                 .create_collection(&CreateCollection {
                     name: "crash".into(),
                     dimension: DIM as u32,
                     metric: Metric::L2,
-                    index: IndexSpec::Hnsw { m: 8, ef_construction: 32, ef_search: 32 },
+                    index: IndexSpec::Hnsw {
+                        m: 8,
+                        ef_construction: 32,
+                        ef_search: 32,
+                    },
                     tiering: Tiering::Memory,
                 })
                 .await
@@ -105,7 +122,9 @@ async fn run_rounds(rounds: usize, seed: u64, opts: Options) {
             .collect();
         if rng.below(3) == 0 {
             let c = dp.client.clone();
-            tokio::spawn(async move { let _ = c.flush().await; });
+            tokio::spawn(async move {
+                let _ = c.flush().await;
+            });
         }
         // The kill point: a random moment 30–600 ms into the writes.
         tokio::time::sleep(Duration::from_millis(30 + rng.below(570))).await;
@@ -114,7 +133,9 @@ async fn run_rounds(rounds: usize, seed: u64, opts: Options) {
             let _ = t.await;
         }
     }
-    let dp = DataPlane::start_ready(dir.path(), &opts).await.expect("final start");
+    let dp = DataPlane::start_ready(dir.path(), &opts)
+        .await
+        .expect("final start");
     let a = acked.lock().await;
     verify(&dp, &a).await;
     let info = dp.client.get_collection("crash").await.expect("get");
@@ -124,8 +145,14 @@ async fn run_rounds(rounds: usize, seed: u64, opts: Options) {
         a.deleted.len(),
         a.uncertain
     );
-    assert!(a.live.len() >= rounds * 20, "too few acknowledged writes to mean anything");
-    assert!(!a.deleted.is_empty(), "no acknowledged deletes were exercised");
+    assert!(
+        a.live.len() >= rounds * 20,
+        "too few acknowledged writes to mean anything"
+    );
+    assert!(
+        !a.deleted.is_empty(),
+        "no acknowledged deletes were exercised"
+    );
     let n = info.records as usize;
     assert!(
         n >= a.live.len() && n <= a.live.len() + a.uncertain,
@@ -150,6 +177,9 @@ async fn acknowledged_writes_survive_sigkill_with_group_commit() {
     let cfg = dir.path().join("akidb.toml");
     std::fs::write(&cfg, "[storage]\nfsync = { group_commit_ms = 5 }\nmax_segment_rows = 500\nwal_segment_bytes = 65536\n")
         .expect("config");
-    let opts = Options { config: Some(cfg), ..Default::default() };
+    let opts = Options {
+        config: Some(cfg),
+        ..Default::default()
+    };
     run_rounds(12, 8, opts).await;
 }

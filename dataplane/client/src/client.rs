@@ -102,8 +102,13 @@ impl AkiClient {
         self.send(self.http.get(self.url(segments)?)).await
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, segments: &[&str], body: &B) -> Result<T> {
-        self.send(self.http.post(self.url(segments)?).json(body)).await
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T> {
+        self.send(self.http.post(self.url(segments)?).json(body))
+            .await
     }
 
     pub async fn create_collection(&self, req: &CreateCollection) -> Result<CollectionInfo> {
@@ -118,7 +123,11 @@ impl AkiClient {
         self.get(&["v1", "collections", name]).await
     }
 
-    pub async fn update_collection(&self, name: &str, req: &UpdateCollection) -> Result<CollectionInfo> {
+    pub async fn update_collection(
+        &self,
+        name: &str,
+        req: &UpdateCollection,
+    ) -> Result<CollectionInfo> {
         let url = self.url(&["v1", "collections", name])?;
         self.send(self.http.patch(url).json(req)).await
     }
@@ -153,7 +162,11 @@ impl AkiClient {
     }
 
     /// Batch query (`req.vectors` set).
-    pub async fn query_batch(&self, collection: &str, req: &QueryRequest) -> Result<BatchQueryResponse> {
+    pub async fn query_batch(
+        &self,
+        collection: &str,
+        req: &QueryRequest,
+    ) -> Result<BatchQueryResponse> {
         self.post(&["v1", "collections", collection, "query"], req)
             .await
     }
@@ -225,7 +238,10 @@ mod tests {
 
     #[test]
     fn error_body_is_decoded() {
-        let e = api_error(404, br#"{"error":{"code":"collection_not_found","message":"no"}}"#);
+        let e = api_error(
+            404,
+            br#"{"error":{"code":"collection_not_found","message":"no"}}"#,
+        );
         assert_eq!(e.code(), Some("collection_not_found"));
         assert_eq!(e.status(), Some(404));
         let e = api_error(502, b"bad gateway");

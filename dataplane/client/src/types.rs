@@ -354,8 +354,15 @@ mod tests {
 
     #[test]
     fn index_defaults_fill_missing_parameters() {
-        let i: IndexSpec = serde_json::from_str(r#"{"type":"ivf_flat","nlist":16}"#).expect("parse");
-        assert_eq!(i, IndexSpec::IvfFlat { nlist: 16, nprobe: 8 });
+        let i: IndexSpec =
+            serde_json::from_str(r#"{"type":"ivf_flat","nlist":16}"#).expect("parse");
+        assert_eq!(
+            i,
+            IndexSpec::IvfFlat {
+                nlist: 16,
+                nprobe: 8
+            }
+        );
         let t: Tiering = serde_json::from_str(r#""memory_s3""#).expect("parse");
         assert_eq!(t, Tiering::MemoryS3);
     }

@@ -31,11 +31,24 @@ pub struct AppState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "AkiDB data plane", description = "Vector collections over FAISS with tiered storage."),
+    info(
+        title = "AkiDB data plane",
+        description = "Vector collections over FAISS with tiered storage."
+    ),
     paths(
-        collections::create, collections::list, collections::get, collections::update,
-        collections::delete, records::upsert, records::delete, records::get, query::query,
-        admin::healthz, admin::readyz, admin::metrics, admin::flush
+        collections::create,
+        collections::list,
+        collections::get,
+        collections::update,
+        collections::delete,
+        records::upsert,
+        records::delete,
+        records::get,
+        query::query,
+        admin::healthz,
+        admin::readyz,
+        admin::metrics,
+        admin::flush
     ),
     components(schemas(akidb_client::BatchQueryResponse))
 )]
@@ -45,7 +58,10 @@ pub struct ApiDoc;
 pub fn app(engine: Arc<Engine>, max_body_bytes: usize, timeout: Duration) -> Router {
     let state = AppState { engine };
     let v1 = Router::new()
-        .route("/collections", post(collections::create).get(collections::list))
+        .route(
+            "/collections",
+            post(collections::create).get(collections::list),
+        )
         .route(
             "/collections/{name}",
             get(collections::get)
@@ -115,7 +131,9 @@ async fn record_metrics(req: Request<Body>, next: Next) -> Response {
     crate::metrics::HTTP_SECONDS
         .with_label_values(&[&route, &method])
         .observe(started.elapsed().as_secs_f64());
-    if status == StatusCode::SERVICE_UNAVAILABLE && resp.headers().get(header::CONTENT_TYPE).is_none() {
+    if status == StatusCode::SERVICE_UNAVAILABLE
+        && resp.headers().get(header::CONTENT_TYPE).is_none()
+    {
         return ApiError::new(status, "timeout", "request timed out").into_response();
     }
     resp

@@ -26,10 +26,9 @@ pub async fn query(
         (Some(v), None) => (vec![v], false),
         (None, Some(vs)) => (vs, true),
         _ => {
-            return Err(DbError::InvalidRequest(
-                "give exactly one of `vector` or `vectors`".into(),
+            return Err(
+                DbError::InvalidRequest("give exactly one of `vector` or `vectors`".into()).into(),
             )
-            .into())
         }
     };
     let params = req.params.unwrap_or_default();
@@ -58,10 +57,14 @@ pub async fn query(
 
 fn check_params(p: &SearchParams) -> Result<(), DbError> {
     if p.ef_search.is_some_and(|e| !(1..=32768).contains(&e)) {
-        return Err(DbError::InvalidRequest("params.ef_search must be in 1..=32768".into()));
+        return Err(DbError::InvalidRequest(
+            "params.ef_search must be in 1..=32768".into(),
+        ));
     }
     if p.nprobe.is_some_and(|n| !(1..=65536).contains(&n)) {
-        return Err(DbError::InvalidRequest("params.nprobe must be in 1..=65536".into()));
+        return Err(DbError::InvalidRequest(
+            "params.nprobe must be in 1..=65536".into(),
+        ));
     }
     Ok(())
 }

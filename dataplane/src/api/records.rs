@@ -3,7 +3,9 @@
 use axum::extract::State;
 use axum::Json;
 
-use akidb_client::{DeleteRequest, DeleteResponse, ErrorBody, Record, UpsertRequest, UpsertResponse};
+use akidb_client::{
+    DeleteRequest, DeleteResponse, ErrorBody, Record, UpsertRequest, UpsertResponse,
+};
 
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};

@@ -87,8 +87,16 @@ pub async fn open(manifest: Manifest, ctx: &OpenContext) -> Result<Arc<Collectio
 /// Fetches and decodes one sealed segment with its index.
 async fn load_segment(ctx: &OpenContext, m: &Manifest, e: &SegmentEntry) -> Result<Segment> {
     let store = ctx.manifests.store();
-    let data = store.get(&Path::from(e.data.as_str())).await?.bytes().await?;
-    let index = store.get(&Path::from(e.index.as_str())).await?.bytes().await?;
+    let data = store
+        .get(&Path::from(e.data.as_str()))
+        .await?
+        .bytes()
+        .await?;
+    let index = store
+        .get(&Path::from(e.index.as_str()))
+        .await?
+        .bytes()
+        .await?;
     let spec = m.spec.clone();
     let id = e.id;
     let expected_rows = e.rows as usize;

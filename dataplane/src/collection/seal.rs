@@ -66,7 +66,8 @@ impl Collection {
             .segments
             .iter()
             .find(|s| s.sealed_at_lsn.is_some() && !listed.contains(&s.id))?;
-        let mut copy = Segment::with_index(seg.id, seg.metric, seg.dim as u32, Arc::clone(&seg.index));
+        let mut copy =
+            Segment::with_index(seg.id, seg.metric, seg.dim as u32, Arc::clone(&seg.index));
         copy.ids = seg.ids.clone();
         copy.lsns = seg.lsns.clone();
         copy.vectors = seg.vectors.clone();
@@ -107,7 +108,10 @@ impl Collection {
             .put(&Path::from(data_path), PutPayload::from(Bytes::from(data)))
             .await?;
         store
-            .put(&Path::from(index_path), PutPayload::from(Bytes::from(index_bytes)))
+            .put(
+                &Path::from(index_path),
+                PutPayload::from(Bytes::from(index_bytes)),
+            )
             .await?;
         let mut next = self.manifest.lock().clone();
         next.version += 1;

@@ -46,7 +46,13 @@ impl Fixture {
     }
 
     async fn reopen(&self) -> Arc<Collection> {
-        let m = self.ctx.manifests.latest("c").await.expect("latest").expect("exists");
+        let m = self
+            .ctx
+            .manifests
+            .latest("c")
+            .await
+            .expect("latest")
+            .expect("exists");
         open(m, &self.ctx).await.expect("reopen")
     }
 }
@@ -55,7 +61,10 @@ fn rec(id: &str, x: f32, group: i64) -> Record {
     Record {
         id: id.into(),
         vector: vec![x, 0.0],
-        metadata: json!({ "group": group }).as_object().cloned().unwrap_or_default(),
+        metadata: json!({ "group": group })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
     }
 }
 
@@ -77,13 +86,22 @@ async fn nearest(c: &Arc<Collection>, x: f32, k: usize, filter: Option<Filter>) 
 async fn upsert_replaces_and_delete_removes_across_seal_and_reopen() {
     let f = Fixture::new();
     let c = f.create(IndexSpec::Flat).await;
-    c.upsert((0..10).map(|i| rec(&format!("r{i}"), i as f32, i % 2)).collect())
-        .await
-        .expect("upsert");
+    c.upsert(
+        (0..10)
+            .map(|i| rec(&format!("r{i}"), i as f32, i % 2))
+            .collect(),
+    )
+    .await
+    .expect("upsert");
     assert!(c.seal().await.expect("seal"));
     // Replace r3 (now far away) and delete r4, both after the seal: they live in the WAL.
     c.upsert(vec![rec("r3", 100.0, 1)]).await.expect("replace");
-    assert_eq!(c.delete_ids(vec!["r4".into(), "nope".into()]).await.expect("delete"), 1);
+    assert_eq!(
+        c.delete_ids(vec!["r4".into(), "nope".into()])
+            .await
+            .expect("delete"),
+        1
+    );
     assert_eq!(nearest(&c, 3.6, 3, None).await, vec!["r5", "r2", "r6"]);
     drop(c);
     let c = f.reopen().await;
@@ -104,9 +122,13 @@ async fn upsert_replaces_and_delete_removes_across_seal_and_reopen() {
 async fn delete_by_filter_is_durable_and_counts_only_live_rows() {
     let f = Fixture::new();
     let c = f.create(IndexSpec::default()).await;
-    c.upsert((0..50).map(|i| rec(&format!("r{i}"), i as f32, i % 5)).collect())
-        .await
-        .expect("upsert");
+    c.upsert(
+        (0..50)
+            .map(|i| rec(&format!("r{i}"), i as f32, i % 5))
+            .collect(),
+    )
+    .await
+    .expect("upsert");
     let only3 = Filter::parse(&json!({"group": 3})).expect("filter");
     assert_eq!(c.delete_filter(only3.clone()).await.expect("delete"), 10);
     assert_eq!(c.delete_filter(only3.clone()).await.expect("again"), 0);
@@ -122,7 +144,9 @@ async fn delete_by_filter_is_durable_and_counts_only_live_rows() {
 async fn queries_merge_sealed_and_growing_segments() {
     let f = Fixture::new();
     let c = f.create(IndexSpec::Flat).await;
-    c.upsert(vec![rec("a", 1.0, 0), rec("b", 5.0, 0)]).await.expect("upsert");
+    c.upsert(vec![rec("a", 1.0, 0), rec("b", 5.0, 0)])
+        .await
+        .expect("upsert");
     c.seal().await.expect("seal");
     c.upsert(vec![rec("c", 2.0, 0)]).await.expect("upsert");
     assert_eq!(c.info().segments, 2);

@@ -134,7 +134,7 @@ pub fn search(
     nprobe: Option<usize>,
 ) -> Result<(Vec<f32>, Vec<i64>), FaissCallError> {
     let d = index.d() as usize;
-    let nq = if d == 0 { 0 } else { queries.len() / d };
+    let nq = queries.len().checked_div(d).unwrap_or(0);
     let mut distances = vec![0f32; nq * k];
     let mut labels = vec![-1i64; nq * k];
     if nq == 0 || k == 0 {

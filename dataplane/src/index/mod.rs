@@ -64,7 +64,9 @@ pub fn factory_string(spec: &IndexSpec) -> String {
         IndexSpec::Hnsw { m, .. } => format!("HNSW{m},Flat"),
         IndexSpec::IvfFlat { nlist, .. } => format!("IVF{nlist},Flat"),
         // `np`: no polysemous training, which only serves Hamming-code search and costs minutes.
-        IndexSpec::IvfPq { nlist, m, nbits, .. } => format!("IVF{nlist},PQ{m}x{nbits}np"),
+        IndexSpec::IvfPq {
+            nlist, m, nbits, ..
+        } => format!("IVF{nlist},PQ{m}x{nbits}np"),
         IndexSpec::Factory { description } => description.clone(),
     }
 }
@@ -111,7 +113,7 @@ pub fn validate_spec(spec: &IndexSpec, dim: u32) -> Result<()> {
             if !(1..=65536).contains(nlist) || *nprobe == 0 || nprobe > nlist {
                 return bad("ivf nlist must be in 1..=65536 and nprobe in 1..=nlist");
             }
-            if *m == 0 || dim % m != 0 {
+            if *m == 0 || !dim.is_multiple_of(*m) {
                 return bad("ivf_pq m must divide the dimension");
             }
             if !(1..=16).contains(nbits) {

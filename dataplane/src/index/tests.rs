@@ -104,7 +104,6 @@ fn invalid_specs_are_rejected() {
     assert!(validate_spec(&IndexSpec::default(), 16).is_ok());
 }
 
-
 #[test]
 fn ivf_factory_search_with_a_selector_keeps_its_nprobe() {
     let dim = 8;
@@ -120,7 +119,9 @@ fn ivf_factory_search_with_a_selector_keeps_its_nprobe() {
         nprobe: Some(8),
         ..Default::default()
     };
-    let (_, labels) = idx.search(&v[..dim], 5, Some(&all), &p).expect("search with selector");
+    let (_, labels) = idx
+        .search(&v[..dim], 5, Some(&all), &p)
+        .expect("search with selector");
     assert_eq!(labels[0], 0, "nprobe=8 of 8 lists is exact");
     let (_, labels) = idx
         .search(&v[..dim], 5, Some(&all), &SearchParams::default())

@@ -19,7 +19,7 @@ impl Bitmap {
     }
 
     fn clear_padding(&mut self) {
-        if self.len % 8 != 0 {
+        if !self.len.is_multiple_of(8) {
             if let Some(last) = self.bytes.last_mut() {
                 *last &= (1u8 << (self.len % 8)) - 1;
             }
@@ -35,7 +35,7 @@ impl Bitmap {
     }
 
     pub fn push(&mut self, value: bool) {
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             self.bytes.push(0);
         }
         self.len += 1;

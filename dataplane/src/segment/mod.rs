@@ -163,7 +163,8 @@ impl Segment {
             if covered < rows {
                 // Rows appended since the index last caught up: search them exactly.
                 let tail = &self.vectors[covered * self.dim..];
-                let extra = exact::search(self.metric, tail, self.dim, q, k, |r| allow(r + covered));
+                let extra =
+                    exact::search(self.metric, tail, self.dim, q, k, |r| allow(r + covered));
                 cands.extend(extra.into_iter().map(|(s, r)| (s, r + covered)));
                 sort_best_first(self.metric, &mut cands);
                 cands.truncate(k);

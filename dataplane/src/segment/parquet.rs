@@ -48,11 +48,7 @@ fn schema(dim: usize) -> Arc<Schema> {
     Arc::new(Schema::new(vec![
         Field::new("id", DataType::Utf8, false),
         Field::new("lsn", DataType::UInt64, false),
-        Field::new(
-            "vector",
-            DataType::FixedSizeList(item, dim as i32),
-            true,
-        ),
+        Field::new("vector", DataType::FixedSizeList(item, dim as i32), true),
         Field::new("metadata", DataType::Utf8, true),
         Field::new("tombstone", DataType::Boolean, false),
     ]))
@@ -152,7 +148,9 @@ fn append_batch(out: &mut SegmentRows, b: &RecordBatch, dim: usize) -> Result<()
             continue;
         }
         if !out.tombstones.is_empty() {
-            return Err(SegmentFileError::Malformed("data row after tombstones".into()));
+            return Err(SegmentFileError::Malformed(
+                "data row after tombstones".into(),
+            ));
         }
         out.ids.push(id);
         out.lsns.push(lsns.value(i));
@@ -162,7 +160,8 @@ fn append_batch(out: &mut SegmentRows, b: &RecordBatch, dim: usize) -> Result<()
         let m = if meta.is_null(i) {
             Metadata::new()
         } else {
-            serde_json::from_str(meta.value(i)).map_err(|e| SegmentFileError::Malformed(e.to_string()))?
+            serde_json::from_str(meta.value(i))
+                .map_err(|e| SegmentFileError::Malformed(e.to_string()))?
         };
         out.metadata.push(m);
     }

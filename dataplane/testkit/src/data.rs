@@ -48,7 +48,7 @@ pub fn records(vectors: &[f32], dim: usize, offset: usize) -> Vec<Record> {
             let i = offset + j;
             let mut m = Metadata::new();
             m.insert("group".into(), (i % 10).into());
-            m.insert("even".into(), (i % 2 == 0).into());
+            m.insert("even".into(), i.is_multiple_of(2).into());
             m.insert("i".into(), i.into());
             Record {
                 id: format!("r{i}"),
@@ -77,16 +77,28 @@ pub fn exact_topk(
     k: usize,
     keep: impl Fn(usize) -> bool,
 ) -> Vec<usize> {
-    let q = if metric == Metric::Cosine { normalised(q) } else { q.to_vec() };
+    let q = if metric == Metric::Cosine {
+        normalised(q)
+    } else {
+        q.to_vec()
+    };
     let mut scored: Vec<(f32, usize)> = vectors
         .chunks_exact(dim)
         .enumerate()
         .filter(|(i, _)| keep(*i))
         .map(|(i, v)| {
             let s = match metric {
-                Metric::L2 => v.iter().zip(&q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(),
+                Metric::L2 => v
+                    .iter()
+                    .zip(&q)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f32>(),
                 Metric::Ip => -v.iter().zip(&q).map(|(a, b)| a * b).sum::<f32>(),
-                Metric::Cosine => -normalised(v).iter().zip(&q).map(|(a, b)| a * b).sum::<f32>(),
+                Metric::Cosine => -normalised(v)
+                    .iter()
+                    .zip(&q)
+                    .map(|(a, b)| a * b)
+                    .sum::<f32>(),
             };
             (s, i)
         })
@@ -101,6 +113,9 @@ pub fn recall(got: &[String], truth: &[usize]) -> f64 {
     if truth.is_empty() {
         return 1.0;
     }
-    let hits = truth.iter().filter(|t| got.contains(&format!("r{t}"))).count();
+    let hits = truth
+        .iter()
+        .filter(|t| got.contains(&format!("r{t}")))
+        .count();
     hits as f64 / truth.len() as f64
 }

@@ -73,7 +73,9 @@ impl DataPlane {
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
         let stderr = child.stderr.take().ok_or("no stderr pipe")?;
         let addr = match read_listen_addr(stderr, &data_dir.join("server.log")) {
             Ok(a) => a,
@@ -115,10 +117,16 @@ impl DataPlane {
                 return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("server exited ({status}); log: {}", self.log_tail()));
+                return Err(format!(
+                    "server exited ({status}); log: {}",
+                    self.log_tail()
+                ));
             }
             if Instant::now() > deadline {
-                return Err(format!("not ready within {within:?}; log: {}", self.log_tail()));
+                return Err(format!(
+                    "not ready within {within:?}; log: {}",
+                    self.log_tail()
+                ));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
