@@ -19,6 +19,20 @@ pub struct Config {
     pub storage: StorageConfig,
     pub object_store: ObjectStoreConfig,
     pub limits: LimitsConfig,
+    pub circuit_breaker: CircuitBreakerConfig,
+    pub dlq: DlqConfig,
+    pub upload: UploadConfig,
+    /// Refused when set: this build serves plain HTTP only (see `validate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<toml_value::Table>,
+    /// Refused when set: this build has no API keys yet (see `validate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<toml_value::Table>,
+}
+
+/// Untyped sections kept only to refuse them with a clear message.
+pub mod toml_value {
+    pub type Table = std::collections::BTreeMap<String, serde_json::Value>;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +66,81 @@ pub struct StorageConfig {
 pub struct ObjectStoreConfig {
     /// `file:///abs/path` or empty for `<data_dir>/objects` (the embedded default).
     pub url: String,
+    /// S3-compatible endpoint and region, for `s3://` URLs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+/// Circuit breaker of the object-store path (DESIGN.md "Reliability of the S3 path"). Parsed and
+/// validated now so operator-rendered files are accepted; enforced by the S3 upload path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CircuitBreakerConfig {
+    pub enabled: bool,
+    pub failure_threshold: f64,
+    pub window_seconds: u64,
+    pub min_requests: u64,
+    pub cooldown_seconds: u64,
+    pub half_open_successes: u64,
+}
+
+/// Dead-letter queue of failed uploads; see [`CircuitBreakerConfig`] for its status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DlqConfig {
+    pub max_size: u64,
+    pub ttl_seconds: u64,
+    pub flush_interval_seconds: u64,
+    pub retry_interval_seconds: u64,
+    pub max_retries: u32,
+}
+
+/// Background segment uploads; see [`CircuitBreakerConfig`] for its status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadConfig {
+    pub batch_size: u32,
+    pub max_concurrency: u32,
+    pub max_pending_bytes: u64,
+    pub compression: String,
+}
+
+impl Default for CircuitBreakerConfig {
+    fn default() -> Self {
+        CircuitBreakerConfig {
+            enabled: true,
+            failure_threshold: 0.5,
+            window_seconds: 60,
+            min_requests: 20,
+            cooldown_seconds: 300,
+            half_open_successes: 10,
+        }
+    }
+}
+
+impl Default for DlqConfig {
+    fn default() -> Self {
+        DlqConfig {
+            max_size: 10_000,
+            ttl_seconds: 604_800,
+            flush_interval_seconds: 60,
+            retry_interval_seconds: 300,
+            max_retries: 3,
+        }
+    }
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        UploadConfig {
+            batch_size: 10,
+            max_concurrency: 5,
+            max_pending_bytes: 1 << 30,
+            compression: "zstd".into(),
+        }
+    }
 }
 
 /// Request-size bounds; larger requests get a 4xx instead of unbounded work.
@@ -117,7 +206,12 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        let fig = fig.merge(Env::prefixed("AKIDB_").split("__"));
+        // Only `AKIDB_<SECTION>__<KEY>` variables are configuration; other `AKIDB_*` names (a
+        // test's `AKIDB_DATAPLANE_BIN`, say) are not keys and must not fail start-up.
+        let env = Env::prefixed("AKIDB_")
+            .filter(|k| k.as_str().contains("__"))
+            .split("__");
+        let fig = fig.merge(env);
         let cfg: Config = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
@@ -138,6 +232,49 @@ impl Config {
                 "storage.wal_segment_bytes must be at least 4096".into(),
             ));
         }
+        self.validate_reliability()?;
+        self.refuse_unserved()
+    }
+
+    fn validate_reliability(&self) -> Result<(), ConfigError> {
+        let cb = &self.circuit_breaker;
+        if !(cb.failure_threshold > 0.0 && cb.failure_threshold <= 1.0) {
+            return Err(ConfigError(
+                "circuit_breaker.failure_threshold must be in (0, 1]".into(),
+            ));
+        }
+        if cb.window_seconds == 0 || cb.half_open_successes == 0 {
+            return Err(ConfigError(
+                "circuit_breaker.window_seconds and half_open_successes must be at least 1".into(),
+            ));
+        }
+        if self.dlq.max_size == 0 || self.upload.max_concurrency == 0 || self.upload.batch_size == 0
+        {
+            return Err(ConfigError(
+                "dlq.max_size, upload.batch_size and upload.max_concurrency must be at least 1"
+                    .into(),
+            ));
+        }
+        if !matches!(self.upload.compression.as_str(), "zstd" | "snappy" | "none") {
+            return Err(ConfigError(
+                "upload.compression must be zstd, snappy or none".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sections this build cannot honour are refused rather than silently ignored.
+    fn refuse_unserved(&self) -> Result<(), ConfigError> {
+        if self.tls.is_some() {
+            return Err(ConfigError(
+                "[tls] is set but this build serves plain HTTP only; remove it or use a build with TLS".into(),
+            ));
+        }
+        if self.auth.is_some() {
+            return Err(ConfigError(
+                "[auth] is set but this build has no API-key authentication; remove it".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -155,10 +292,13 @@ mod tests {
                 "[storage]\nmax_segment_rows = 5\n[server]\nlisten = \"127.0.0.1:9000\"\n",
             )?;
             jail.set_env("AKIDB_STORAGE__MAX_SEGMENT_ROWS", "7");
+            jail.set_env("AKIDB_CIRCUIT_BREAKER__WINDOW_SECONDS", "10");
+            jail.set_env("AKIDB_DATAPLANE_BIN", "/not/a/config/key");
             let c = Config::load(Some(Path::new("akidb.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(c.storage.max_segment_rows, 7);
             assert_eq!(c.server.listen.port(), 9000);
             assert_eq!(c.limits, LimitsConfig::default());
+            assert_eq!(c.circuit_breaker.window_seconds, 10);
             Ok(())
         });
     }
@@ -171,6 +311,9 @@ mod tests {
             jail.create_file("b.toml", "[storage]\nmax_segment_rows = 0\n")?;
             assert!(Config::load(Some(Path::new("b.toml"))).is_err());
             assert!(Config::load(Some(Path::new("missing.toml"))).is_err());
+            jail.create_file("c.toml", "[tls]\ncert_file = \"/x\"\n")?;
+            let e = Config::load(Some(Path::new("c.toml"))).expect_err("tls refused");
+            assert!(e.to_string().contains("plain HTTP"), "{e}");
             Ok(())
         });
     }

@@ -5,7 +5,6 @@ use akidb_operator::testing::dataplane::DataPlane;
 use akidb_operator::testing::fixtures::cluster;
 
 #[tokio::test]
-#[ignore = "the data plane does not accept [circuit_breaker], [dlq] and [upload] yet (DESIGN.md lists them); run with --ignored once it does"]
 async fn the_rendered_config_starts_the_real_data_plane() {
     let rendered = render(&cluster("a")).expect("render");
     let dp = DataPlane::start_with_config(&rendered.toml)
