@@ -317,4 +317,12 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn the_sample_config_file_loads() {
+        let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/akidb.toml");
+        let c = Config::load(Some(Path::new(sample))).expect("config/akidb.toml is valid");
+        assert_eq!(c.server, ServerConfig::default());
+        assert_eq!(c.upload, UploadConfig::default());
+    }
 }

@@ -47,12 +47,25 @@ pub static HTTP_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
     )
 });
 
-pub static SEGMENT_WRITE_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
+pub static INDEX_BUILD_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
     register(
         Histogram::with_opts(
             HistogramOpts::new(
                 "akidb_index_build_seconds",
-                "Time to encode a sealed segment and serialize its FAISS index",
+                "Time spent adding vectors to (and training) FAISS indexes, per write batch",
+            )
+            .buckets(prometheus::exponential_buckets(0.0001, 2.0, 20).unwrap_or_default()),
+        )
+        .unwrap_or_else(|e| panic!("static metric definition: {e}")),
+    )
+});
+
+pub static SEGMENT_WRITE_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
+    register(
+        Histogram::with_opts(
+            HistogramOpts::new(
+                "akidb_segment_write_seconds",
+                "Time to encode a sealed segment as Parquet and serialize its FAISS index",
             )
             .buckets(prometheus::exponential_buckets(0.001, 2.0, 18).unwrap_or_default()),
         )
@@ -94,6 +107,7 @@ static WAL_BYTES: LazyLock<IntGaugeVec> = LazyLock::new(|| {
 pub fn init() {
     LazyLock::force(&HTTP_REQUESTS);
     LazyLock::force(&HTTP_SECONDS);
+    LazyLock::force(&INDEX_BUILD_SECONDS);
     LazyLock::force(&SEGMENT_WRITE_SECONDS);
     LazyLock::force(&RECORDS);
     LazyLock::force(&BYTES);

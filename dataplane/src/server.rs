@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::api;
@@ -55,6 +56,12 @@ pub async fn run(cfg: Config) -> Result<(), ServeError> {
         Duration::from_secs(cfg.server.request_timeout_seconds),
     );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    // Answers are single small writes; Nagle's algorithm would only add latency.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_rx.await;
     });

@@ -245,6 +245,7 @@ async fn admin_endpoints_answer() {
         "akidb_collection_bytes",
         "akidb_wal_bytes",
         "akidb_index_build_seconds_count 1",
+        "akidb_segment_write_seconds_count 1",
     ] {
         assert!(m.contains(name), "metrics lack {name}:\n{m}");
     }

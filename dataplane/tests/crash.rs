@@ -96,7 +96,7 @@ async fn run_rounds(rounds: usize, seed: u64, opts: Options) {
     let mut rng = Rng::new(seed);
     let acked = Arc::new(Mutex::new(Acked::default()));
     for round in 0..rounds {
-        let dp = DataPlane::start_ready(dir.path(), &opts)
+        let mut dp = DataPlane::start_ready(dir.path(), &opts)
             .await
             .expect("start");
         if round == 0 {
@@ -133,7 +133,7 @@ async fn run_rounds(rounds: usize, seed: u64, opts: Options) {
             let _ = t.await;
         }
     }
-    let dp = DataPlane::start_ready(dir.path(), &opts)
+    let mut dp = DataPlane::start_ready(dir.path(), &opts)
         .await
         .expect("final start");
     let a = acked.lock().await;

@@ -11,8 +11,8 @@ use akidb_operator::collection::reconcile;
 use akidb_operator::conditions::{condition, find, merge, now, READY};
 use akidb_operator::crd::collection::{DeletionPolicy, FINALIZER};
 use akidb_operator::crd::{AkiCluster, AkiClusterStatus, AkiCollection};
-use akidb_operator::testing::dataplane::DataPlane;
 use akidb_operator::testing::fixtures::{cluster, collection, CollectionFixture, NAMESPACE};
+use akidb_testkit::{DataPlane, Options};
 use kube::Api;
 use support::{context, fake_api, json, FakeApi};
 
@@ -36,7 +36,9 @@ fn ready_cluster(name: &str) -> AkiCluster {
 }
 
 async fn start_data_plane() -> DataPlane {
-    DataPlane::start().await.unwrap_or_else(|e| panic!("{e}"))
+    DataPlane::start_scratch(&Options::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn get(api: &FakeApi, name: &str) -> AkiCollection {
@@ -65,7 +67,7 @@ fn ready(col: &AkiCollection) -> (String, String, String) {
 
 /// Reconciles the stored object until it carries the finalizer and has been synced once.
 async fn sync(api: &FakeApi, dp: &DataPlane, name: &str) -> AkiCollection {
-    let ctx = context(&api.client, dp.url());
+    let ctx = context(&api.client, &dp.url());
     for _ in 0..2 {
         reconcile(Arc::new(get(api, name).await), ctx.clone())
             .await
@@ -96,8 +98,7 @@ async fn a_collection_on_a_ready_cluster_is_created_in_the_data_plane() {
 
     assert_eq!(col.metadata.finalizers, Some(vec![FINALIZER.to_string()]));
     let info = dp
-        .client()
-        .expect("client")
+        .client
         .get_collection("docs")
         .await
         .expect("collection exists");
@@ -129,7 +130,7 @@ async fn an_unchanged_collection_reconciles_without_writes() {
     api.writes.take();
     reconcile(
         Arc::new(get(&api, "docs").await),
-        context(&api.client, dp.url()),
+        context(&api.client, &dp.url()),
     )
     .await
     .expect("reconcile");
@@ -145,14 +146,10 @@ async fn record_counts_are_refreshed_into_status() {
     ])
     .await;
     sync(&api, &dp, "docs").await;
-    dp.client()
-        .expect("client")
-        .upsert("docs", vectors(7))
-        .await
-        .expect("upsert");
+    dp.client.upsert("docs", vectors(7)).await.expect("upsert");
     reconcile(
         Arc::new(get(&api, "docs").await),
-        context(&api.client, dp.url()),
+        context(&api.client, &dp.url()),
     )
     .await
     .expect("reconcile");
@@ -168,16 +165,12 @@ async fn a_changed_dimension_is_reported_and_the_collection_left_alone() {
     ])
     .await;
     let col = sync(&api, &dp, "docs").await;
-    dp.client()
-        .expect("client")
-        .upsert("docs", vectors(3))
-        .await
-        .expect("upsert");
+    dp.client.upsert("docs", vectors(3)).await.expect("upsert");
 
     // The fake API does not run the CRD's CEL rules, so the change reaches the controller — as it
     // would on a cluster whose CRD predates them, or when the collection was made by hand.
     let changed = col.with_dimension(8);
-    reconcile(Arc::new(changed), context(&api.client, dp.url()))
+    reconcile(Arc::new(changed), context(&api.client, &dp.url()))
         .await
         .expect("reconcile");
     let (status, reason, message) = ready(&get(&api, "docs").await);
@@ -189,12 +182,7 @@ async fn a_changed_dimension_is_reported_and_the_collection_left_alone() {
         message.contains("dimension is 4 in the data plane but 8"),
         "{message}"
     );
-    let info = dp
-        .client()
-        .expect("client")
-        .get_collection("docs")
-        .await
-        .expect("still there");
+    let info = dp.client.get_collection("docs").await.expect("still there");
     assert_eq!((info.dimension, info.records), (4, 3));
 }
 
@@ -208,15 +196,10 @@ async fn a_search_parameter_change_is_patched_into_the_data_plane() {
     .await;
     let mut col = sync(&api, &dp, "docs").await;
     col.spec.index.ef_search = Some(128);
-    reconcile(Arc::new(col), context(&api.client, dp.url()))
+    reconcile(Arc::new(col), context(&api.client, &dp.url()))
         .await
         .expect("reconcile");
-    let info = dp
-        .client()
-        .expect("client")
-        .get_collection("docs")
-        .await
-        .expect("collection");
+    let info = dp.client.get_collection("docs").await.expect("collection");
     assert!(
         matches!(
             info.index,
@@ -238,12 +221,7 @@ async fn a_collection_waits_until_its_cluster_is_ready() {
         ("False", "ClusterNotReady")
     );
     assert!(message.contains("\"c\""), "{message}");
-    let list = dp
-        .client()
-        .expect("client")
-        .list_collections()
-        .await
-        .expect("list");
+    let list = dp.client.list_collections().await.expect("list");
     assert!(
         list.collections.is_empty(),
         "nothing created before the cluster is Ready"
@@ -269,12 +247,12 @@ async fn delete_policy_removes_the_collection_then_the_finalizer() {
         .finalized()
         .needs_delete();
     let api = fake_api(vec![json(&ready_cluster("c")), json(&col)]).await;
-    let client = dp.client().expect("client");
+    let client = dp.client.clone();
     create_in_data_plane(&client).await;
 
     reconcile(
         Arc::new(get(&api, "docs").await),
-        context(&api.client, dp.url()),
+        context(&api.client, &dp.url()),
     )
     .await
     .expect("reconcile");
@@ -294,12 +272,12 @@ async fn retain_policy_keeps_the_collection_and_releases_the_resource() {
         .finalized()
         .needs_delete();
     let api = fake_api(vec![json(&ready_cluster("c")), json(&col)]).await;
-    let client = dp.client().expect("client");
+    let client = dp.client.clone();
     create_in_data_plane(&client).await;
 
     reconcile(
         Arc::new(get(&api, "docs").await),
-        context(&api.client, dp.url()),
+        context(&api.client, &dp.url()),
     )
     .await
     .expect("reconcile");
@@ -322,7 +300,7 @@ async fn a_data_plane_that_is_down_keeps_the_finalizer_and_says_so() {
 
     let res = reconcile(
         Arc::new(get(&api, "docs").await),
-        context(&api.client, dp.url()),
+        context(&api.client, &dp.url()),
     )
     .await;
     assert!(
@@ -349,7 +327,7 @@ async fn a_data_plane_that_is_down_during_sync_is_a_condition_and_a_retry() {
     dp.kill();
     let res = reconcile(
         Arc::new(get(&api, "docs").await),
-        context(&api.client, dp.url()),
+        context(&api.client, &dp.url()),
     )
     .await;
     assert!(

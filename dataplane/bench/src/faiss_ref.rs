@@ -43,7 +43,7 @@ impl IndexChoice {
             IndexChoice::IvfFlat { nlist, .. } => format!("IVF{nlist},Flat"),
             IndexChoice::IvfPq {
                 nlist, m, nbits, ..
-            } => format!("IVF{nlist},PQ{m}x{nbits}"),
+            } => format!("IVF{nlist},PQ{m}x{nbits}np"), // as the server: no polysemous training
         }
     }
 
@@ -284,7 +284,7 @@ mod tests {
             nbits: 8,
             nprobe: 4,
         };
-        assert_eq!(p.factory(), "IVF100,PQ16x8");
+        assert_eq!(p.factory(), "IVF100,PQ16x8np");
         assert_eq!(p.search_params().and_then(|p| p.nprobe), Some(4));
         assert_eq!(IndexChoice::Flat.search_params(), None);
     }

@@ -178,20 +178,18 @@ impl AkiClient {
 
     /// True when `/readyz` answers 200.
     pub async fn ready(&self) -> Result<bool> {
-        let resp = self
-            .http
-            .get(self.url(&["readyz"])?)
-            .send()
-            .await
-            .map_err(ClientError::Transport)?;
-        Ok(resp.status().is_success())
+        self.answers_ok("readyz").await
     }
 
     /// True when `/healthz` answers 200.
     pub async fn healthy(&self) -> Result<bool> {
+        self.answers_ok("healthz").await
+    }
+
+    async fn answers_ok(&self, path: &str) -> Result<bool> {
         let resp = self
             .http
-            .get(self.url(&["healthz"])?)
+            .get(self.url(&[path])?)
             .send()
             .await
             .map_err(ClientError::Transport)?;

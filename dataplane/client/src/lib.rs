@@ -2,6 +2,7 @@
 //! the tests, plus a small async HTTP client. Keeping these here means nothing but the server links FAISS.
 
 pub mod client;
+mod f32s;
 pub mod types;
 
 pub use client::{AkiClient, ClientError};

@@ -181,6 +181,7 @@ pub struct Record {
     /// Unique per collection, at most 256 bytes.
     pub id: String,
     /// `dimension` finite f32 values.
+    #[serde(deserialize_with = "crate::f32s::vec")]
     pub vector: Vec<f32>,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -248,8 +249,10 @@ pub struct SearchParams {
 #[serde(deny_unknown_fields)]
 pub struct QueryRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::f32s::opt_vec")]
     pub vector: Option<Vec<f32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::f32s::opt_vecs")]
     pub vectors: Option<Vec<Vec<f32>>>,
     #[serde(default = "default_k")]
     pub k: u32,
@@ -365,6 +368,16 @@ mod tests {
         );
         let t: Tiering = serde_json::from_str(r#""memory_s3""#).expect("parse");
         assert_eq!(t, Tiering::MemoryS3);
+    }
+
+    #[test]
+    fn out_of_range_numbers_narrow_to_infinity() {
+        let r: Record = serde_json::from_str(r#"{"id":"a","vector":[1e39, 0.5]}"#).expect("parse");
+        assert!(r.vector[0].is_infinite() && r.vector[1] == 0.5);
+        let q: QueryRequest =
+            serde_json::from_str(r#"{"vectors":[[1e39],[2]],"k":1}"#).expect("parse");
+        assert!(q.vectors.expect("vectors")[0][0].is_infinite());
+        assert!(serde_json::from_str::<Record>(r#"{"id":"a","vector":["x"]}"#).is_err());
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl From<DbError> for ApiError {
             Manifest(_) | Wal(_) | Index(_) | SegmentFile(_) | Store(_) | OpDecode(_) | Io(_)
             | Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
         };
-        if status.is_server_error() {
+        if status.is_server_error() && !matches!(e, NotReady) {
             tracing::error!(error = %e, code, "request failed");
             let message = match &e {
                 Manifest(_) | NotReady => e.to_string(),

@@ -49,6 +49,12 @@ impl Collection {
                 self.limits.max_k
             )));
         }
+        // A single unfiltered vector is a sub-millisecond FAISS call: run it on the request's
+        // own worker, since a hand-off to the blocking pool costs as much as the search. Batches
+        // and filters (a scan over metadata) go to the blocking pool.
+        if q.filter.is_none() && q.vectors.len() <= self.spec.read().dimension as usize {
+            return self.query_blocking(&q);
+        }
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || this.query_blocking(&q)).await?
     }

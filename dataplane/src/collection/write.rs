@@ -112,7 +112,9 @@ impl Collection {
                 g.vectors[have * g.dim..].to_vec(),
             )
         };
+        let started = std::time::Instant::now();
         index.catch_up(have, &tail)?;
+        crate::metrics::INDEX_BUILD_SECONDS.observe(started.elapsed().as_secs_f64());
         Ok(())
     }
 

@@ -145,12 +145,16 @@ impl VectorIndex {
         {
             ps.set_index_parameter(&index, "efConstruction", *ef_construction)?;
         }
+        Ok(Self::wrap(spec, dim, index))
+    }
+
+    fn wrap(spec: &IndexSpec, dim: u32, index: IndexImpl) -> Self {
         let train_at = if index.is_trained() {
             0
         } else {
             training_threshold(spec)
         };
-        let vi = VectorIndex {
+        VectorIndex {
             spec: spec.clone(),
             dim: dim as usize,
             state: RwLock::new(State {
@@ -158,8 +162,7 @@ impl VectorIndex {
                 ef_search: None,
                 train_at,
             }),
-        };
-        Ok(vi)
+        }
     }
 
     /// Loads a serialized index (no rebuild).
@@ -173,20 +176,7 @@ impl VectorIndex {
                 index.d()
             )));
         }
-        let train_at = if index.is_trained() {
-            0
-        } else {
-            training_threshold(spec)
-        };
-        Ok(VectorIndex {
-            spec: spec.clone(),
-            dim: dim as usize,
-            state: RwLock::new(State {
-                index,
-                ef_search: None,
-                train_at,
-            }),
-        })
+        Ok(Self::wrap(spec, dim, index))
     }
 
     /// Serialises the index (FAISS's own format).

@@ -36,6 +36,8 @@ pub struct DataPlane {
     pub addr: String,
     pub data_dir: PathBuf,
     pub client: AkiClient,
+    /// A data dir this server owns (see [`DataPlane::start_scratch`]); removed after the kill.
+    scratch: Option<tempfile::TempDir>,
 }
 
 /// How to start one.
@@ -91,7 +93,31 @@ impl DataPlane {
             addr,
             data_dir: data_dir.to_path_buf(),
             client,
+            scratch: None,
         })
+    }
+
+    /// Starts a ready server on a fresh temporary data dir that it owns.
+    pub async fn start_scratch(opts: &Options) -> Result<DataPlane, String> {
+        let dir = temp_dir();
+        let mut dp = Self::start_ready(dir.path(), opts).await?;
+        dp.scratch = Some(dir);
+        Ok(dp)
+    }
+
+    /// Like [`DataPlane::start_scratch`], with `toml` as its `--config` file (the flags still
+    /// choose the address and data dir).
+    pub async fn start_scratch_with_config(toml: &str) -> Result<DataPlane, String> {
+        let dir = temp_dir();
+        let cfg = dir.path().join("akidb.toml");
+        std::fs::write(&cfg, toml).map_err(|e| e.to_string())?;
+        let opts = Options {
+            config: Some(cfg),
+            ..Options::default()
+        };
+        let mut dp = Self::start_ready(&dir.path().join("data"), &opts).await?;
+        dp.scratch = Some(dir);
+        Ok(dp)
     }
 
     /// Starts a server and waits for `/readyz`.
@@ -132,8 +158,9 @@ impl DataPlane {
         }
     }
 
-    /// SIGKILL: no shutdown path runs.
-    pub fn kill(mut self) {
+    /// SIGKILL: no shutdown path runs. The address stays known, so a test can go on talking to
+    /// a dead server.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

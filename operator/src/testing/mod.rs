@@ -1,5 +1,4 @@
-//! Test support shared by the unit tests, the reconciler tests and the end-to-end harness:
-//! fixture builders for the custom resources, and a real `akidb-dataplane` process on loopback.
+//! Fixture builders for the custom resources, shared by the unit tests, the reconciler tests and
+//! the end-to-end harness. Real `akidb-dataplane` processes come from `akidb-testkit`.
 
-pub mod dataplane;
 pub mod fixtures;
