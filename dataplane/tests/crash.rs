@@ -133,7 +133,7 @@ async fn run_rounds(rounds: usize, seed: u64, opts: Options) {
             let _ = t.await;
         }
     }
-    let mut dp = DataPlane::start_ready(dir.path(), &opts)
+    let dp = DataPlane::start_ready(dir.path(), &opts)
         .await
         .expect("final start");
     let a = acked.lock().await;

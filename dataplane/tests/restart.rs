@@ -66,12 +66,12 @@ async fn verify(dp: &DataPlane, want: &HashMap<String, Vec<f32>>, n: usize) {
 #[tokio::test]
 async fn graceful_restart_loads_segments_without_replay_or_rebuild() {
     let dir = temp_dir();
-    let mut dp = DataPlane::start_ready(dir.path(), &Options::default())
+    let dp = DataPlane::start_ready(dir.path(), &Options::default())
         .await
         .expect("start");
     let want = seed(&dp, 3000).await;
     assert!(dp.terminate().expect("sigterm"), "graceful stop exits 0");
-    let mut dp = DataPlane::start_ready(dir.path(), &Options::default())
+    let dp = DataPlane::start_ready(dir.path(), &Options::default())
         .await
         .expect("restart");
     verify(&dp, &want, 3000).await;
@@ -103,7 +103,7 @@ async fn restart_after_sigkill_replays_the_wal() {
     // And once more after a flush + kill: segments plus a truncated WAL.
     dp.client.flush().await.expect("flush");
     dp.kill();
-    let mut dp = DataPlane::start_ready(dir.path(), &Options::default())
+    let dp = DataPlane::start_ready(dir.path(), &Options::default())
         .await
         .expect("restart 2");
     verify(&dp, &want, 2000).await;
