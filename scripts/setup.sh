@@ -22,6 +22,17 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# The operator's chart tests use Python packages; Debian's own python3 needs pip (and, being
+# "externally managed", permission to install beside system packages).
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  echo "setup: installing python3-pip"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 python3-pip >/dev/null
+fi
+export PIP_BREAK_SYSTEM_PACKAGES=1
+
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ -f "$here/.ci/operator-deps.sh" ]; then
   bash "$here/.ci/operator-deps.sh"
