@@ -60,6 +60,20 @@ pub static INDEX_BUILD_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
     )
 });
 
+pub static QUERY_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
+    register(
+        Histogram::with_opts(
+            HistogramOpts::new(
+                "akidb_query_search_seconds",
+                "Time inside the engine per query request (all segments, merge, result building), \
+                 without HTTP and JSON",
+            )
+            .buckets(prometheus::exponential_buckets(0.00002, 2.0, 20).unwrap_or_default()),
+        )
+        .unwrap_or_else(|e| panic!("static metric definition: {e}")),
+    )
+});
+
 pub static SEGMENT_WRITE_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
     register(
         Histogram::with_opts(
@@ -108,6 +122,7 @@ pub fn init() {
     LazyLock::force(&HTTP_REQUESTS);
     LazyLock::force(&HTTP_SECONDS);
     LazyLock::force(&INDEX_BUILD_SECONDS);
+    LazyLock::force(&QUERY_SECONDS);
     LazyLock::force(&SEGMENT_WRITE_SECONDS);
     LazyLock::force(&RECORDS);
     LazyLock::force(&BYTES);

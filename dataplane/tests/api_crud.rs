@@ -246,6 +246,7 @@ async fn admin_endpoints_answer() {
         "akidb_wal_bytes",
         "akidb_index_build_seconds_count 1",
         "akidb_segment_write_seconds_count 1",
+        "akidb_query_search_seconds_count",
     ] {
         assert!(m.contains(name), "metrics lack {name}:\n{m}");
     }

@@ -60,6 +60,13 @@ impl Collection {
     }
 
     fn query_blocking(&self, q: &Query) -> Result<Vec<Vec<Hit>>> {
+        let started = std::time::Instant::now();
+        let out = self.search_all(q);
+        crate::metrics::QUERY_SECONDS.observe(started.elapsed().as_secs_f64());
+        out
+    }
+
+    fn search_all(&self, q: &Query) -> Result<Vec<Vec<Hit>>> {
         let spec = self.spec();
         let params = with_defaults(&q.params, &spec.index);
         let st = self.state.read();
