@@ -7,4 +7,11 @@ bash scripts/setup.sh
 # FAISS (C++) is built once per target dir; keep it outside the clone so later runs reuse it.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/akidb-target}"
 cargo build --workspace --bins --locked
-cargo test --workspace --locked -- --test-threads="${AKIDB_TEST_THREADS:-2}"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked -- --test-threads="${AKIDB_TEST_THREADS:-2}" 2>&1 | tee "$log" || status=$?
+# One closing line for the whole workspace (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
