@@ -106,7 +106,8 @@ pub fn code_for_status(s: StatusCode) -> &'static str {
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::REQUEST_TIMEOUT => "timeout",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        // Handlers answer 503s with a JSON body; a bare one comes from the timeout layer.
+        StatusCode::SERVICE_UNAVAILABLE => "timeout",
         s if s.is_client_error() => "bad_request",
         _ => "internal",
     }

@@ -83,11 +83,11 @@ pub fn app(engine: Arc<Engine>, max_body_bytes: usize, timeout: Duration) -> Rou
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(middleware::from_fn(json_errors))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             timeout,
         ))
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(record_metrics))
 }
 
@@ -131,10 +131,5 @@ async fn record_metrics(req: Request<Body>, next: Next) -> Response {
     crate::metrics::HTTP_SECONDS
         .with_label_values(&[&route, &method])
         .observe(started.elapsed().as_secs_f64());
-    if status == StatusCode::SERVICE_UNAVAILABLE
-        && resp.headers().get(header::CONTENT_TYPE).is_none()
-    {
-        return ApiError::new(status, "timeout", "request timed out").into_response();
-    }
     resp
 }

@@ -109,15 +109,20 @@ async fn load_segment(ctx: &OpenContext, m: &Manifest, e: &SegmentEntry) -> Resu
                 rows.ids.len()
             )));
         }
-        let mut seg = Segment::with_index(id, spec.metric, spec.dimension, Arc::new(idx));
-        for (i, id) in rows.ids.into_iter().enumerate() {
-            let d = spec.dimension as usize;
-            let meta = rows.metadata.get(i).cloned().unwrap_or_default();
-            seg.push(id, rows.lsns[i], &rows.vectors[i * d..(i + 1) * d], meta);
+        if rows.metadata.len() != rows.ids.len()
+            || rows.vectors.len() != rows.ids.len() * spec.dimension as usize
+        {
+            return Err(DbError::Internal(format!(
+                "segment {id} has ragged columns"
+            )));
         }
-        seg.tombstones = rows.tombstones;
-        seg.sealed_at_lsn = Some(0);
-        Ok(seg)
+        Ok(Segment::from_rows(
+            id,
+            spec.metric,
+            spec.dimension,
+            Arc::new(idx),
+            rows,
+        ))
     })
     .await?
 }

@@ -69,22 +69,18 @@ impl Collection {
             return Ok((0, 0));
         }
         let n = ids.len() as u64;
-        let lsn = self.wal.append(&WalOp::Delete(ids.clone()).encode())?;
-        apply(&mut self.state.write(), lsn, &WalOp::Delete(ids));
+        let op = WalOp::Delete(ids);
+        let lsn = self.wal.append(&op.encode())?;
+        apply(&mut self.state.write(), lsn, &op);
         Ok((lsn, n))
     }
 
     fn matching_ids(&self, filter: &Filter) -> Vec<String> {
         let st = self.state.read();
-        let mut out = Vec::new();
-        for seg in &st.segments {
-            for (row, meta) in seg.metadata.iter().enumerate() {
-                if seg.live.get(row) && filter.matches(meta) {
-                    out.push(seg.ids[row].clone());
-                }
-            }
-        }
-        out
+        st.segments
+            .iter()
+            .flat_map(|seg| seg.matching_rows(filter).map(|row| seg.ids[row].clone()))
+            .collect()
     }
 
     /// Appends to the WAL, applies, and lets the growing index catch up. Blocking.

@@ -78,6 +78,38 @@ impl Segment {
         }
     }
 
+    /// A sealed segment from decoded file columns, moved in without copying the vectors.
+    pub fn from_rows(
+        id: u64,
+        metric: Metric,
+        dim: u32,
+        index: Arc<VectorIndex>,
+        rows: parquet::SegmentRows,
+    ) -> Self {
+        let n = rows.ids.len();
+        let payload_bytes = rows
+            .ids
+            .iter()
+            .zip(&rows.metadata)
+            .map(|(id, m)| (id.len() + 8 + approx_metadata_bytes(m)) as u64)
+            .sum();
+        Segment {
+            id,
+            dim: dim as usize,
+            metric,
+            ids: rows.ids,
+            lsns: rows.lsns,
+            vectors: rows.vectors,
+            metadata: rows.metadata,
+            live: Bitmap::with_len(n, true),
+            live_count: n,
+            tombstones: rows.tombstones,
+            index,
+            payload_bytes,
+            sealed_at_lsn: Some(0),
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.ids.len()
     }
@@ -174,15 +206,22 @@ impl Segment {
         Ok(out)
     }
 
+    /// Live rows whose metadata matches `f`.
+    pub fn matching_rows<'a>(&'a self, f: &'a Filter) -> impl Iterator<Item = usize> + 'a {
+        self.metadata
+            .iter()
+            .enumerate()
+            .filter(move |(row, meta)| self.live.get(*row) && f.matches(meta))
+            .map(|(row, _)| row)
+    }
+
     /// Live rows matching `f`, as a bitmap and a count.
     fn select(&self, f: &Filter) -> (Bitmap, usize) {
         let mut b = Bitmap::with_len(self.rows(), false);
         let mut n = 0;
-        for (row, meta) in self.metadata.iter().enumerate() {
-            if self.live.get(row) && f.matches(meta) {
-                b.set(row, true);
-                n += 1;
-            }
+        for row in self.matching_rows(f) {
+            b.set(row, true);
+            n += 1;
         }
         (b, n)
     }
@@ -197,11 +236,20 @@ pub fn sort_best_first<T>(metric: Metric, c: &mut [(f32, T)]) {
     }
 }
 
+/// Heap bytes of a metadata map, estimated by walking it (no serialisation on the write path).
 fn approx_metadata_bytes(m: &Metadata) -> usize {
-    if m.is_empty() {
-        return 0;
+    m.iter().map(|(k, v)| k.len() + approx_value_bytes(v)).sum()
+}
+
+fn approx_value_bytes(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    let own = std::mem::size_of::<Value>();
+    match v {
+        Value::String(s) => own + s.len(),
+        Value::Array(a) => own + a.iter().map(approx_value_bytes).sum::<usize>(),
+        Value::Object(o) => own + approx_metadata_bytes(o),
+        _ => own,
     }
-    serde_json::to_vec(m).map(|v| v.len() * 3).unwrap_or(0)
 }
 
 #[cfg(test)]
