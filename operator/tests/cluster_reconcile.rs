@@ -49,6 +49,14 @@ where
         .is_some()
 }
 
+/// Reconciles the stored AkiCluster "a" as the controller would after a watch event.
+async fn reconcile_stored(
+    client: &kube::Client,
+    ctx: Arc<akidb_operator::context::Context>,
+) -> Result<kube::runtime::controller::Action, Error> {
+    reconcile(Arc::new(get::<AkiCluster>(client, "a").await), ctx).await
+}
+
 fn kinds(writes: &[Write]) -> Vec<(String, String)> {
     let mut k: Vec<_> = writes
         .iter()
@@ -62,9 +70,7 @@ fn kinds(writes: &[Write]) -> Vec<(String, String)> {
 async fn a_new_cluster_gets_all_its_children_in_one_reconcile() {
     let api = fake_api(vec![json(&cluster("a").with_replicas(3))]).await;
     let ctx = context(&api.client, NO_DATA_PLANE);
-    reconcile(Arc::new(get::<AkiCluster>(&api.client, "a").await), ctx)
-        .await
-        .expect("reconcile");
+    reconcile_stored(&api.client, ctx).await.expect("reconcile");
 
     assert!(exists::<ConfigMap>(&api.client, "a-config").await);
     assert!(exists::<Service>(&api.client, "a-headless").await);
@@ -96,17 +102,12 @@ async fn a_new_cluster_gets_all_its_children_in_one_reconcile() {
 async fn reconciling_an_unchanged_cluster_makes_no_writes() {
     let api = fake_api(vec![json(&cluster("a"))]).await;
     let ctx = context(&api.client, NO_DATA_PLANE);
-    reconcile(
-        Arc::new(get::<AkiCluster>(&api.client, "a").await),
-        ctx.clone(),
-    )
-    .await
-    .expect("first");
+    reconcile_stored(&api.client, ctx.clone())
+        .await
+        .expect("first");
     assert!(!api.writes.take().is_empty());
 
-    reconcile(Arc::new(get::<AkiCluster>(&api.client, "a").await), ctx)
-        .await
-        .expect("second");
+    reconcile_stored(&api.client, ctx).await.expect("second");
     assert_eq!(
         api.writes.take(),
         vec![],
@@ -118,12 +119,9 @@ async fn reconciling_an_unchanged_cluster_makes_no_writes() {
 async fn a_hot_reloadable_change_updates_only_the_config_map() {
     let api = fake_api(vec![json(&cluster("a"))]).await;
     let ctx = context(&api.client, NO_DATA_PLANE);
-    reconcile(
-        Arc::new(get::<AkiCluster>(&api.client, "a").await),
-        ctx.clone(),
-    )
-    .await
-    .expect("first");
+    reconcile_stored(&api.client, ctx.clone())
+        .await
+        .expect("first");
     let hash_before = pod_hash(&get::<StatefulSet>(&api.client, "a-blue").await);
     api.writes.take();
 
@@ -155,12 +153,9 @@ async fn a_restart_requiring_change_rolls_the_pod_template() {
     ])
     .await;
     let ctx = context(&api.client, NO_DATA_PLANE);
-    reconcile(
-        Arc::new(get::<AkiCluster>(&api.client, "a").await),
-        ctx.clone(),
-    )
-    .await
-    .expect("first");
+    reconcile_stored(&api.client, ctx.clone())
+        .await
+        .expect("first");
     let hash_before = pod_hash(&get::<StatefulSet>(&api.client, "a-blue").await);
     api.writes.take();
 
@@ -189,11 +184,7 @@ async fn a_restart_requiring_change_rolls_the_pod_template() {
 async fn a_missing_secret_degrades_the_cluster_instead_of_failing() {
     let api = fake_api(vec![json(&cluster("a").with_s3("vectors", "creds"))]).await;
     let ctx = context(&api.client, NO_DATA_PLANE);
-    let action = reconcile(
-        Arc::new(get::<AkiCluster>(&api.client, "a").await),
-        ctx.clone(),
-    )
-    .await;
+    let action = reconcile_stored(&api.client, ctx.clone()).await;
     assert!(
         action.is_ok(),
         "a missing Secret is a condition, not an error: {action:?}"
@@ -227,7 +218,7 @@ async fn a_missing_secret_degrades_the_cluster_instead_of_failing() {
         )
         .await
         .expect("create secret");
-    reconcile(Arc::new(get::<AkiCluster>(&api.client, "a").await), ctx)
+    reconcile_stored(&api.client, ctx)
         .await
         .expect("after the secret appears");
     assert!(exists::<StatefulSet>(&api.client, "a-blue").await);
@@ -242,12 +233,9 @@ async fn a_missing_secret_degrades_the_cluster_instead_of_failing() {
 async fn a_storage_change_after_creation_is_degraded_and_not_applied() {
     let api = fake_api(vec![json(&cluster("a"))]).await;
     let ctx = context(&api.client, NO_DATA_PLANE);
-    reconcile(
-        Arc::new(get::<AkiCluster>(&api.client, "a").await),
-        ctx.clone(),
-    )
-    .await
-    .expect("first");
+    reconcile_stored(&api.client, ctx.clone())
+        .await
+        .expect("first");
     api.writes.take();
 
     let mut c: AkiCluster = get(&api.client, "a").await;
@@ -271,12 +259,9 @@ async fn a_storage_change_after_creation_is_degraded_and_not_applied() {
 async fn condition_times_move_only_when_a_status_flips() {
     let api = fake_api(vec![json(&cluster("a"))]).await;
     let ctx = context(&api.client, NO_DATA_PLANE);
-    reconcile(
-        Arc::new(get::<AkiCluster>(&api.client, "a").await),
-        ctx.clone(),
-    )
-    .await
-    .expect("first");
+    reconcile_stored(&api.client, ctx.clone())
+        .await
+        .expect("first");
 
     // Back-date the conditions, then let the StatefulSet become ready.
     let mut c: AkiCluster = get(&api.client, "a").await;
@@ -315,12 +300,9 @@ async fn condition_times_move_only_when_a_status_flips() {
 async fn a_manual_edit_of_an_owned_field_is_put_back() {
     let api = fake_api(vec![json(&cluster("a"))]).await;
     let ctx = context(&api.client, NO_DATA_PLANE);
-    reconcile(
-        Arc::new(get::<AkiCluster>(&api.client, "a").await),
-        ctx.clone(),
-    )
-    .await
-    .expect("first");
+    reconcile_stored(&api.client, ctx.clone())
+        .await
+        .expect("first");
     let svc_api = Api::<Service>::namespaced(api.client.clone(), NAMESPACE);
     let edit = serde_json::json!({"spec": {"selector": {"akidb.io/color": "green"}}});
     svc_api
@@ -329,9 +311,7 @@ async fn a_manual_edit_of_an_owned_field_is_put_back() {
         .expect("edit");
     api.writes.take();
 
-    reconcile(Arc::new(get::<AkiCluster>(&api.client, "a").await), ctx)
-        .await
-        .expect("second");
+    reconcile_stored(&api.client, ctx).await.expect("second");
     let writes = api.writes.take_objects();
     assert_eq!(
         kinds(&writes),
