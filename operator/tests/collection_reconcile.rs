@@ -13,6 +13,7 @@ use akidb_operator::crd::collection::{DeletionPolicy, FINALIZER};
 use akidb_operator::crd::{AkiCluster, AkiClusterStatus, AkiCollection};
 use akidb_operator::testing::fixtures::{cluster, collection, CollectionFixture, NAMESPACE};
 use akidb_testkit::{DataPlane, Options};
+use kube::runtime::controller::Action;
 use kube::Api;
 use support::{context, fake_api, json, FakeApi};
 
@@ -63,6 +64,15 @@ fn ready(col: &AkiCollection) -> (String, String, String) {
         .unwrap_or_default();
     let c = find(&conds, READY).cloned().expect("Ready condition");
     (c.status, c.reason, c.message)
+}
+
+/// Reconciles the stored AkiCollection "docs" once against `dp`.
+async fn reconcile_stored(api: &FakeApi, dp: &DataPlane) -> Result<Action, akidb_operator::Error> {
+    reconcile(
+        Arc::new(get(api, "docs").await),
+        context(&api.client, &dp.url()),
+    )
+    .await
 }
 
 /// Reconciles the stored object until it carries the finalizer and has been synced once.
@@ -128,12 +138,7 @@ async fn an_unchanged_collection_reconciles_without_writes() {
     .await;
     sync(&api, &dp, "docs").await;
     api.writes.take();
-    reconcile(
-        Arc::new(get(&api, "docs").await),
-        context(&api.client, &dp.url()),
-    )
-    .await
-    .expect("reconcile");
+    reconcile_stored(&api, &dp).await.expect("reconcile");
     assert_eq!(api.writes.take(), vec![]);
 }
 
@@ -147,12 +152,7 @@ async fn record_counts_are_refreshed_into_status() {
     .await;
     sync(&api, &dp, "docs").await;
     dp.client.upsert("docs", vectors(7)).await.expect("upsert");
-    reconcile(
-        Arc::new(get(&api, "docs").await),
-        context(&api.client, &dp.url()),
-    )
-    .await
-    .expect("reconcile");
+    reconcile_stored(&api, &dp).await.expect("reconcile");
     assert_eq!(get(&api, "docs").await.status.map(|s| s.records), Some(7));
 }
 
@@ -250,12 +250,7 @@ async fn delete_policy_removes_the_collection_then_the_finalizer() {
     let client = dp.client.clone();
     create_in_data_plane(&client).await;
 
-    reconcile(
-        Arc::new(get(&api, "docs").await),
-        context(&api.client, &dp.url()),
-    )
-    .await
-    .expect("reconcile");
+    reconcile_stored(&api, &dp).await.expect("reconcile");
     let err = client.get_collection("docs").await.expect_err("deleted");
     assert_eq!(err.code(), Some("collection_not_found"));
     assert!(
@@ -275,12 +270,7 @@ async fn retain_policy_keeps_the_collection_and_releases_the_resource() {
     let client = dp.client.clone();
     create_in_data_plane(&client).await;
 
-    reconcile(
-        Arc::new(get(&api, "docs").await),
-        context(&api.client, &dp.url()),
-    )
-    .await
-    .expect("reconcile");
+    reconcile_stored(&api, &dp).await.expect("reconcile");
     assert!(client.get_collection("docs").await.is_ok(), "data kept");
     assert!(
         get_opt(&api, "docs").await.is_none(),
@@ -298,11 +288,7 @@ async fn a_data_plane_that_is_down_keeps_the_finalizer_and_says_so() {
     let api = fake_api(vec![json(&ready_cluster("c")), json(&col)]).await;
     dp.kill();
 
-    let res = reconcile(
-        Arc::new(get(&api, "docs").await),
-        context(&api.client, &dp.url()),
-    )
-    .await;
+    let res = reconcile_stored(&api, &dp).await;
     assert!(
         matches!(res, Err(akidb_operator::Error::DataPlane(_))),
         "{res:?}"
@@ -325,11 +311,7 @@ async fn a_data_plane_that_is_down_during_sync_is_a_condition_and_a_retry() {
     ])
     .await;
     dp.kill();
-    let res = reconcile(
-        Arc::new(get(&api, "docs").await),
-        context(&api.client, &dp.url()),
-    )
-    .await;
+    let res = reconcile_stored(&api, &dp).await;
     assert!(
         matches!(res, Err(akidb_operator::Error::DataPlane(_))),
         "{res:?}"
