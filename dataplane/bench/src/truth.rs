@@ -78,41 +78,33 @@ pub fn top_k(base: &[f32], query: &[f32], dim: usize, k: usize, sim: Similarity)
     best.into_iter().map(|(_, i)| i).collect()
 }
 
-/// Squared L2 distance with eight independent accumulators so the compiler can vectorise it.
-pub fn l2_sq(a: &[f32], b: &[f32]) -> f32 {
+/// Sum of `term(a[i], b[i])` with eight independent accumulators so the compiler can vectorise it.
+#[inline(always)]
+fn sum8(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f32 = ca
         .remainder()
         .iter()
         .zip(cb.remainder())
-        .map(|(x, y)| (x - y) * (x - y))
+        .map(|(x, y)| term(*x, *y))
         .sum();
     for (x, y) in ca.zip(cb) {
         for j in 0..8 {
-            let d = x[j] - y[j];
-            acc[j] += d * d;
+            acc[j] += term(x[j], y[j]);
         }
     }
     acc.iter().sum::<f32>() + tail
 }
 
-/// Inner product, vectorisable like [`l2_sq`].
+/// Squared L2 distance.
+pub fn l2_sq(a: &[f32], b: &[f32]) -> f32 {
+    sum8(a, b, |x, y| (x - y) * (x - y))
+}
+
+/// Inner product.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for j in 0..8 {
-            acc[j] += x[j] * y[j];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
+    sum8(a, b, |x, y| x * y)
 }
 
 /// Mean over queries of |found ∩ truth| / |truth|, comparing the first `k` of each. A query with
